@@ -1,0 +1,240 @@
+//! The consume loop: deliveries are decoded, committed to the store in batches, flushed, and only then
+//! settled with the broker — rejects one by one, acknowledgements with one multiple-ack per batch.
+
+use super::session::{self, Session};
+use super::{Bus, BusError, SessionEnd};
+use crate::message::{self, Incoming, headers_from_amqp};
+use crate::status::LiveStatus;
+use crate::store::{Disposition, Record, Store};
+use futures_lite::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicQosOptions, BasicRejectOptions};
+use std::collections::BTreeSet;
+use tracing::{debug, info, warn};
+
+/// Counts of one batch, for the caller's bookkeeping.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub recorded: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub acked: u64,
+}
+
+pub(super) async fn run(
+    bus: &mut Bus,
+    session: Session,
+    mut bound: BTreeSet<String>,
+) -> Result<SessionEnd, BusError> {
+    let Session {
+        connection,
+        channel,
+        mut consumer,
+    } = session;
+    let mut prefetch = bus.settings.borrow().bus.prefetch;
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = bus.shutdown.changed() => break,
+            changed = bus.settings.changed() => {
+                if changed.is_ok() {
+                    let settings = bus.settings.borrow_and_update().clone();
+                    apply_runtime_settings(&bus.store, &channel, &bus.live.queue, &mut bound, &mut prefetch, &settings).await?;
+                }
+                continue;
+            }
+            next = consumer.next() => match next {
+                None => return Err(BusError::ConsumerClosed),
+                Some(delivery) => delivery?,
+            },
+        };
+        // Take whatever else has already arrived, without waiting: batching comes from load, not from delay.
+        let mut batch = vec![first];
+        let mut pending_error = None;
+        while batch.len() < usize::from(prefetch) {
+            match futures_lite::future::poll_once(consumer.next()).await {
+                Some(Some(Ok(delivery))) => batch.push(delivery),
+                Some(Some(Err(e))) => {
+                    pending_error = Some(e);
+                    break;
+                }
+                Some(None) | None => break,
+            }
+        }
+        let settings = bus.settings.borrow().clone();
+        process_batch(
+            &bus.store,
+            &bus.live,
+            &batch,
+            &settings.bus.topic_prefix,
+            settings.bus.max_body_bytes,
+        )
+        .await?;
+        if let Some(e) = pending_error {
+            return Err(e.into());
+        }
+    }
+    // Shutdown: nothing is in flight here. Deliveries prefetched but not processed return to the queue
+    // when the channel closes.
+    info!("stopping consumer");
+    let tag = consumer.tag();
+    let _ = channel
+        .basic_cancel(tag, BasicCancelOptions::default())
+        .await;
+    let _ = channel.close(200, "fedflow stopping".into()).await;
+    let _ = connection.close(200, "fedflow stopping".into()).await;
+    Ok(SessionEnd::Shutdown)
+}
+
+/// Settings that change on reload without a reconnect: bindings and prefetch.
+async fn apply_runtime_settings(
+    store: &Store,
+    channel: &lapin::Channel,
+    queue: &str,
+    bound: &mut BTreeSet<String>,
+    prefetch: &mut u16,
+    settings: &crate::config::Settings,
+) -> Result<(), BusError> {
+    let wanted: BTreeSet<String> = settings.bus.routing_keys().into_iter().collect();
+    for key in wanted.difference(bound) {
+        session::bind(channel, queue, key).await?;
+        info!(routing_key = %key, "bound new topic");
+    }
+    for key in bound.difference(&wanted) {
+        session::unbind(channel, queue, key).await?;
+        info!(routing_key = %key, "unbound topic");
+    }
+    store.set_bindings(&wanted)?;
+    *bound = wanted;
+    if settings.bus.prefetch != *prefetch {
+        channel
+            .basic_qos(settings.bus.prefetch, BasicQosOptions { global: false })
+            .await?;
+        info!(prefetch = settings.bus.prefetch, "prefetch changed");
+        *prefetch = settings.bus.prefetch;
+    }
+    Ok(())
+}
+
+/// What to tell the broker about one delivery once the batch is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    Ack,
+    Reject,
+}
+
+fn record_for(delivery: &Delivery, topic_prefix: &str, max_body_bytes: u64) -> (Record, Settle) {
+    let message_id = delivery
+        .properties
+        .message_id()
+        .as_ref()
+        .map(|id| id.as_str());
+    let headers = delivery
+        .properties
+        .headers()
+        .as_ref()
+        .map(headers_from_amqp)
+        .unwrap_or_default();
+    let incoming = Incoming {
+        routing_key: delivery.routing_key.as_str(),
+        message_id,
+        headers,
+        body: &delivery.data,
+    };
+    let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
+    match message::decode(incoming, topic_prefix, limit) {
+        Ok(decoded) => {
+            let record = Record::Event {
+                kind: decoded.event.kind().to_owned(),
+                summary: decoded.event.summary(),
+                message_id: decoded.envelope.id,
+                topic: decoded.envelope.topic,
+                sent_at: decoded.envelope.sent_at,
+            };
+            (record, Settle::Ack)
+        }
+        Err(error) => {
+            let topic = delivery
+                .routing_key
+                .as_str()
+                .strip_prefix(topic_prefix)
+                .and_then(|t| t.strip_prefix('.'))
+                .unwrap_or(delivery.routing_key.as_str())
+                .to_owned();
+            warn!(
+                message_id = message_id.unwrap_or("-"),
+                topic = %topic,
+                reason = error.kind(),
+                error = %error,
+                "rejected message"
+            );
+            let settle = if error.is_ignorable() {
+                Settle::Ack
+            } else {
+                Settle::Reject
+            };
+            let record = Record::Rejected {
+                message_id: message_id.filter(|id| !id.is_empty()).map(str::to_owned),
+                topic,
+                reason: error.kind(),
+            };
+            (record, settle)
+        }
+    }
+}
+
+/// Decodes a batch, commits it in one transaction, flushes, then rejects the bad deliveries and acks the
+/// rest with a single multiple-ack. Nothing is settled before the flush returns.
+pub async fn process_batch(
+    store: &Store,
+    live: &LiveStatus,
+    batch: &[Delivery],
+    topic_prefix: &str,
+    max_body_bytes: u64,
+) -> Result<BatchOutcome, BusError> {
+    let mut records = Vec::with_capacity(batch.len());
+    let mut settles = Vec::with_capacity(batch.len());
+    for delivery in batch {
+        let (record, settle) = record_for(delivery, topic_prefix, max_body_bytes);
+        records.push(record);
+        settles.push(settle);
+    }
+    let dispositions = store.commit_batch(&records)?;
+    store.flush().await?;
+
+    let mut outcome = BatchOutcome::default();
+    let mut last_ack = None;
+    for ((delivery, settle), disposition) in batch.iter().zip(&settles).zip(&dispositions) {
+        match disposition {
+            Disposition::Recorded => outcome.recorded += 1,
+            Disposition::Duplicate => {
+                debug!(redelivered = delivery.redelivered, "duplicate message id");
+                outcome.duplicates += 1;
+            }
+            Disposition::Rejected => {}
+        }
+        match settle {
+            Settle::Reject => {
+                delivery
+                    .acker
+                    .reject(BasicRejectOptions { requeue: false })
+                    .await?;
+                outcome.rejected += 1;
+            }
+            Settle::Ack => {
+                last_ack = Some(delivery);
+                outcome.acked += 1;
+            }
+        }
+    }
+    // Rejected tags are already settled, so one multiple-ack covers exactly the rest of the batch.
+    if let Some(delivery) = last_ack {
+        delivery
+            .acker
+            .ack(BasicAckOptions { multiple: true })
+            .await?;
+    }
+    LiveStatus::count(&live.session.acked, outcome.acked);
+    LiveStatus::count(&live.session.rejected, outcome.rejected);
+    Ok(outcome)
+}

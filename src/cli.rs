@@ -1,0 +1,236 @@
+//! The command line: argument parsing and one function per subcommand.
+
+use crate::config::{self, Inputs, Settings};
+use crate::daemon::{self, control};
+use crate::logging::{self, FilterSource};
+use crate::status::{BusState, StatusReport, format_time};
+use crate::store::{Store, StoreError};
+use anyhow::Context;
+use clap::{ArgAction, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fedflow",
+    version,
+    about = "Fedora dist-git → Koji → Bodhi automation driven by the Fedora message bus"
+)]
+pub struct Cli {
+    /// Extra configuration file, read after the system drop-in directories (repeatable; later wins).
+    #[arg(long = "config", global = true, value_name = "PATH")]
+    pub config: Vec<PathBuf>,
+    /// Replace the system drop-in directories (/usr/lib/fedflow/config.d, /etc/fedflow/config.d) with
+    /// these (repeatable, lowest precedence first).
+    #[arg(long = "system-config-dir", global = true, value_name = "DIR")]
+    pub system_config_dirs: Vec<PathBuf>,
+    /// More log output (repeatable).
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Less log output (repeatable).
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Consume the bus and record every message durably (the daemon).
+    Run,
+    /// Validate the configuration and print the effective settings (secrets masked).
+    CheckConfig,
+    /// Show counters and connection state, from the running daemon or from the store.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Parses the arguments, runs the subcommand and turns an error into a message and an exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            // One cause per line: the outermost says what failed, the innermost why.
+            tracing::error!("{error:#}");
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut inputs = Inputs::from_process(cli.config.clone());
+    if !cli.system_config_dirs.is_empty() {
+        inputs.system_dirs = cli.system_config_dirs.clone();
+    }
+    match cli.command {
+        Command::Run => {
+            let settings = config::load(&inputs).context("loading the configuration")?;
+            let source = match inputs.env.get("RUST_LOG") {
+                Some(directive) if !directive.is_empty() => {
+                    FilterSource::RustLog(directive.clone())
+                }
+                _ => FilterSource::Verbosity(cli.verbose as i8 - cli.quiet as i8),
+            };
+            let journald = inputs.env.contains_key("JOURNAL_STREAM");
+            let log = logging::init(source, &settings.log.level, journald)?;
+            runtime()?.block_on(daemon::run(inputs, settings, log))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => check_config(&inputs),
+        Command::Status { json } => {
+            let settings = config::load(&inputs).context("loading the configuration")?;
+            let report = runtime()?.block_on(status_report(&settings))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", render_status(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check_config(inputs: &Inputs) -> anyhow::Result<ExitCode> {
+    let settings = config::load(inputs).context("invalid configuration")?;
+    let problems = credential_problems(&settings);
+    // Paths are shown, never the contents of the files they name; the URL's password is masked.
+    print!(
+        "{}",
+        toml::to_string(&settings).context("rendering the settings")?
+    );
+    if problems.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for problem in &problems {
+        eprintln!("error: {problem}");
+    }
+    Ok(ExitCode::FAILURE)
+}
+
+/// Files the bus needs that are missing or unreadable (only with `amqps://`, where they are used).
+fn credential_problems(settings: &Settings) -> Vec<String> {
+    if !settings.bus.url.is_tls() {
+        return Vec::new();
+    }
+    [
+        ("bus.ca_file", &settings.bus.ca_file),
+        ("bus.cert_file", &settings.bus.cert_file),
+        ("bus.key_file", &settings.bus.key_file),
+    ]
+    .into_iter()
+    .filter_map(|(key, path)| {
+        let path = path.as_ref()?;
+        std::fs::File::open(path)
+            .err()
+            .map(|e| format!("{key}: cannot read {}: {e}", path.display()))
+    })
+    .collect()
+}
+
+async fn status_report(settings: &Settings) -> anyhow::Result<StatusReport> {
+    let socket = control::socket_path(&settings.state.dir);
+    // A daemon that is starting holds the store before its socket answers; give it a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        if let Some(report) = control::query_status(&socket).await? {
+            return Ok(report);
+        }
+        match Store::open(&settings.state.dir) {
+            Ok(store) => return Ok(StatusReport::offline(&store)?),
+            Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e @ StoreError::Locked { .. }) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "a daemon holds the store but does not answer on {}",
+                    socket.display()
+                )));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("opening the store")),
+        }
+    }
+}
+
+fn render_status(report: &StatusReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let d = &report.daemon;
+    match (d.running, d.pid, d.started_at) {
+        (true, Some(pid), Some(started)) => {
+            let _ = writeln!(
+                out,
+                "fedflow {}: running (pid {pid}, since {})",
+                d.version,
+                format_time(started)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "fedflow {}: not running (read from the store)",
+                d.version
+            );
+        }
+    }
+    if let Some(bus) = &report.bus {
+        let state = match &bus.state {
+            BusState::Connected { since } => format!("connected since {}", format_time(*since)),
+            BusState::Connecting { since } => format!("connecting since {}", format_time(*since)),
+            BusState::Disconnected { since, error } => {
+                format!("disconnected since {}: {error}", format_time(*since))
+            }
+        };
+        let _ = writeln!(out, "bus:      {state}");
+        let _ = writeln!(
+            out,
+            "          queue {}; this run: acked {}, rejected {}, reconnects {}",
+            bus.queue, bus.acked, bus.rejected, bus.reconnects
+        );
+    }
+    let m = &report.messages;
+    let _ = writeln!(
+        out,
+        "messages: received {}, duplicates {}, rejected {}",
+        m.received, m.duplicates, m.rejected
+    );
+    for (topic, count) in &m.by_topic {
+        let _ = writeln!(out, "          {count:>8}  {topic}");
+    }
+    for (reason, count) in &m.rejected_by_reason {
+        let _ = writeln!(out, "          {count:>8}  rejected: {reason}");
+    }
+    let _ = writeln!(
+        out,
+        "store:    {} ({} bytes)",
+        report.store.dir, report.store.size_bytes
+    );
+    if !report.recent.is_empty() {
+        let _ = writeln!(out, "recent:");
+        for event in &report.recent {
+            let _ = writeln!(
+                out,
+                "  {}  {:<30} {}",
+                format_time(event.received_at),
+                event.topic,
+                event.summary
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,36 @@
+//! Configuration: layered TOML sources and the environment, merged and validated into [`Settings`].
+//!
+//! Settings are plain data. Nothing in here reads the process environment on its own: the caller hands
+//! over an [`Inputs`] value holding the file lists and the environment snapshot, so tests can build any
+//! combination without touching the real process.
+
+mod fragment;
+mod load;
+mod settings;
+
+pub use load::{ConfigError, Inputs, load};
+pub use settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings};
+
+/// The topics fedflow binds by default: everything the pipeline features consume.
+pub const DEFAULT_TOPICS: &[&str] = &[
+    "pagure.git.receive",
+    "git.receive",
+    "buildsys.build.state.change",
+    "buildsys.task.state.change",
+    "buildsys.tag",
+    "buildsys.untag",
+    "copr.build.start",
+    "copr.build.end",
+    "bodhi.update.#",
+];
+
+/// Fedora's read-only public mirror of the bus; it wants a client certificate and SASL EXTERNAL.
+pub const DEFAULT_BUS_URL: &str = "amqps://rabbitmq.fedoraproject.org/%2Fpublic_pubsub";
+pub const DEFAULT_CA_FILE: &str = "/etc/fedora-messaging/cacert.pem";
+pub const DEFAULT_CERT_FILE: &str = "/etc/fedora-messaging/fedora-cert.pem";
+pub const DEFAULT_KEY_FILE: &str = "/etc/fedora-messaging/fedora-key.pem";
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/fedflow";
+pub const SYSTEM_CONFIG_DIRS: &[&str] = &["/usr/lib/fedflow/config.d", "/etc/fedflow/config.d"];
+
+#[cfg(test)]
+mod tests;

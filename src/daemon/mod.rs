@@ -1,0 +1,188 @@
+//! The daemon: wires the store, the bus task, the control socket, signals and systemd notifications, and
+//! owns the orderly stop (drain within the deadline) and the reload on SIGHUP.
+
+pub mod control;
+mod notify;
+mod signals;
+
+use crate::bus::Bus;
+use crate::config::{self, Inputs, Settings};
+use crate::logging::LogHandle;
+use crate::status::{BusState, LiveStatus, StatusReport};
+use crate::store::Store;
+use anyhow::Context;
+use signals::Signal;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+/// SIGTERM must end the process within 10 s; leave room for closing the store.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(8);
+/// How long to wait for a store lock held by a short-lived `fedflow status`.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+const STATUS_INTERVAL: Duration = Duration::from_secs(2);
+const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+
+pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::Result<()> {
+    let state_dir = settings.state.dir.clone();
+    let store = Arc::new(
+        Store::open_waiting(&state_dir, LOCK_PATIENCE)
+            .with_context(|| format!("opening the store in {}", state_dir.display()))?,
+    );
+    let queue = store
+        .queue_name(settings.bus.queue.as_deref())
+        .context("choosing the queue name")?;
+    let live = Arc::new(LiveStatus::new(queue));
+    let socket = control::socket_path(&state_dir);
+    let listener = control::bind(&socket)
+        .with_context(|| format!("binding the control socket {}", socket.display()))?;
+    let control_task = tokio::spawn(control::serve(listener, store.clone(), live.clone()));
+    let mut signals = signals::listen().context("installing signal handlers")?;
+
+    info!(
+        version = env!("CARGO_PKG_VERSION"),
+        state_dir = %state_dir.display(),
+        queue = %live.queue,
+        url = %settings.bus.url,
+        "fedflow starting"
+    );
+
+    let (settings_tx, settings_rx) = watch::channel(Arc::new(settings));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let bus = Bus {
+        store: store.clone(),
+        live: live.clone(),
+        settings: settings_rx,
+        shutdown: shutdown_rx,
+    };
+    let mut bus_task = tokio::spawn(bus.run());
+    let mut bus_state = live.bus.subscribe();
+    let mut ready_sent = false;
+    let mut status_tick = tokio::time::interval(STATUS_INTERVAL);
+    let watchdog = notify::watchdog_interval(&inputs.env);
+    let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    let mut purge_tick = tokio::time::interval(PURGE_INTERVAL);
+
+    let outcome: anyhow::Result<()> = loop {
+        tokio::select! {
+            signal = signals.recv() => match signal {
+                Some(Signal::Reload) => reload(&inputs, &settings_tx, &log),
+                Some(Signal::Stop) | None => {
+                    info!("stop requested; draining");
+                    break Ok(());
+                }
+            },
+            changed = bus_state.changed() => {
+                if changed.is_ok() && !ready_sent && bus_state.borrow_and_update().is_connected() {
+                    notify::ready();
+                    ready_sent = true;
+                }
+                if let BusState::Disconnected { error, .. } = &*bus_state.borrow() {
+                    notify::status(&format!("disconnected: {error}"));
+                }
+            }
+            _ = status_tick.tick() => match StatusReport::live(&store, &live) {
+                Ok(report) => notify::status(&report.status_line()),
+                Err(e) => warn!(error = %e, "cannot read counters for the status line"),
+            },
+            _ = watchdog_tick.tick(), if watchdog.is_some() => notify::watchdog(),
+            _ = purge_tick.tick() => {
+                let retention = settings_tx.borrow().state.retention;
+                let store = store.clone();
+                match tokio::task::spawn_blocking(move || store.purge_expired(retention)).await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(removed)) => info!(removed, "forgot message ids past retention"),
+                    Ok(Err(e)) => warn!(error = %e, "purging expired message ids failed"),
+                    Err(e) => warn!(error = %e, "purge task failed"),
+                }
+            }
+            result = &mut bus_task => {
+                break match result {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(anyhow::Error::new(e).context("the consumer stopped")),
+                    Err(e) => Err(anyhow::Error::new(e).context("the consumer task failed")),
+                };
+            }
+        }
+    };
+
+    notify::stopping();
+    let _ = shutdown_tx.send(true);
+    if !bus_task.is_finished() {
+        match tokio::time::timeout(DRAIN_DEADLINE, &mut bus_task).await {
+            Ok(Ok(Err(e))) => error!(error = %e, "consumer failed while draining"),
+            Ok(_) => {}
+            Err(_) => {
+                warn!("drain did not finish in time; unacknowledged messages return to the queue");
+                bus_task.abort();
+            }
+        }
+    }
+    control_task.abort();
+    let _ = std::fs::remove_file(&socket);
+    store.flush().await.context("flushing the store")?;
+    if outcome.is_ok() {
+        info!("fedflow stopped");
+    }
+    outcome
+}
+
+/// Settings that only a restart applies; a reload keeps the running values and says so.
+fn restart_only_changes(running: &Settings, new: &Settings) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if running.bus.url != new.bus.url {
+        changed.push("bus.url");
+    }
+    if running.bus.ca_file != new.bus.ca_file {
+        changed.push("bus.ca_file");
+    }
+    if running.bus.cert_file != new.bus.cert_file {
+        changed.push("bus.cert_file");
+    }
+    if running.bus.key_file != new.bus.key_file {
+        changed.push("bus.key_file");
+    }
+    if running.bus.queue != new.bus.queue {
+        changed.push("bus.queue");
+    }
+    if running.bus.contact_email != new.bus.contact_email {
+        changed.push("bus.contact_email");
+    }
+    if running.state.dir != new.state.dir {
+        changed.push("state.dir");
+    }
+    changed
+}
+
+fn reload(inputs: &Inputs, settings_tx: &watch::Sender<Arc<Settings>>, log: &LogHandle) {
+    notify::reloading();
+    info!("reloading configuration");
+    match config::load(inputs) {
+        Err(e) => error!(error = %e, "reload failed; keeping the running configuration"),
+        Ok(mut new) => {
+            let running = settings_tx.borrow().clone();
+            for key in restart_only_changes(&running, &new) {
+                warn!(
+                    key,
+                    "changed in the configuration; takes effect after a restart"
+                );
+            }
+            new.bus.url = running.bus.url.clone();
+            new.bus.ca_file = running.bus.ca_file.clone();
+            new.bus.cert_file = running.bus.cert_file.clone();
+            new.bus.key_file = running.bus.key_file.clone();
+            new.bus.queue = running.bus.queue.clone();
+            new.bus.contact_email = running.bus.contact_email.clone();
+            new.state.dir = running.state.dir.clone();
+            match log.set_level(&new.log.level) {
+                Ok(true) => info!(level = %new.log.level, "log level applied"),
+                Ok(false) => info!("RUST_LOG is set; log level left as it is"),
+                Err(e) => warn!(error = %e, "cannot apply the log level"),
+            }
+            settings_tx.send_replace(Arc::new(new));
+            info!("configuration reloaded");
+        }
+    }
+    notify::ready();
+}

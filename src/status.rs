@@ -1,0 +1,187 @@
+//! What `fedflow status` shows: the live state shared by the daemon's tasks and the report built from it.
+
+use crate::store::{Counters, RecentEvent, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+/// The bus connection as the rest of the daemon sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum BusState {
+    Connecting { since: u64 },
+    Connected { since: u64 },
+    Disconnected { since: u64, error: String },
+}
+
+impl BusState {
+    pub fn is_connected(&self) -> bool {
+        matches!(self, BusState::Connected { .. })
+    }
+}
+
+/// Counters of this process's life; the durable ones live in the store.
+#[derive(Debug, Default)]
+pub struct SessionCounters {
+    pub acked: AtomicU64,
+    pub rejected: AtomicU64,
+    pub reconnects: AtomicU64,
+}
+
+/// Shared between the bus task, the control socket and the notifier.
+pub struct LiveStatus {
+    pub queue: String,
+    pub started_at: u64,
+    pub bus: watch::Sender<BusState>,
+    pub session: SessionCounters,
+    last_error: Mutex<Option<String>>,
+}
+
+impl LiveStatus {
+    pub fn new(queue: String) -> Self {
+        let now = unix_now();
+        Self {
+            queue,
+            started_at: now,
+            bus: watch::Sender::new(BusState::Connecting { since: now }),
+            session: SessionCounters::default(),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    pub fn set_bus_state(&self, state: BusState) {
+        if let BusState::Disconnected { error, .. } = &state
+            && let Ok(mut last) = self.last_error.lock()
+        {
+            *last = Some(error.clone());
+        }
+        self.bus.send_replace(state);
+    }
+
+    pub fn count(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+
+    fn bus_report(&self) -> BusReport {
+        BusReport {
+            state: self.bus.borrow().clone(),
+            queue: self.queue.clone(),
+            acked: self.session.acked.load(Ordering::Relaxed),
+            rejected: self.session.rejected.load(Ordering::Relaxed),
+            reconnects: self.session.reconnects.load(Ordering::Relaxed),
+            last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub daemon: DaemonReport,
+    /// Absent when no daemon is running.
+    pub bus: Option<BusReport>,
+    pub messages: Counters,
+    pub store: StoreReport,
+    pub recent: Vec<RecentEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DaemonReport {
+    pub running: bool,
+    pub pid: Option<u32>,
+    pub started_at: Option<u64>,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BusReport {
+    pub state: BusState,
+    pub queue: String,
+    /// Deliveries acknowledged by this process since it started.
+    pub acked: u64,
+    pub rejected: u64,
+    pub reconnects: u64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoreReport {
+    pub dir: String,
+    pub size_bytes: u64,
+}
+
+const RECENT_IN_REPORT: usize = 20;
+
+impl StatusReport {
+    /// The report of a running daemon.
+    pub fn live(store: &Store, live: &LiveStatus) -> Result<Self, StoreError> {
+        let mut report = Self::offline(store)?;
+        report.daemon = DaemonReport {
+            running: true,
+            pid: Some(std::process::id()),
+            started_at: Some(live.started_at),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        report.bus = Some(live.bus_report());
+        Ok(report)
+    }
+
+    /// The report read straight from a store no daemon holds.
+    pub fn offline(store: &Store) -> Result<Self, StoreError> {
+        Ok(Self {
+            daemon: DaemonReport {
+                running: false,
+                pid: None,
+                started_at: None,
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+            bus: None,
+            messages: store.counters()?,
+            store: StoreReport {
+                dir: store.dir().display().to_string(),
+                size_bytes: store.size_on_disk()?,
+            },
+            recent: store.recent_events(RECENT_IN_REPORT)?,
+        })
+    }
+
+    /// The one-line summary used for systemd's `STATUS=`.
+    pub fn status_line(&self) -> String {
+        let m = &self.messages;
+        let connection = match self.bus.as_ref().map(|b| &b.state) {
+            Some(BusState::Connected { .. }) => "connected".to_owned(),
+            Some(BusState::Connecting { .. }) => "connecting".to_owned(),
+            Some(BusState::Disconnected { since, .. }) => {
+                format!("disconnected since {}", format_time(*since))
+            }
+            None => "not running".to_owned(),
+        };
+        let (queue, acked) = self
+            .bus
+            .as_ref()
+            .map_or((String::new(), 0), |b| (b.queue.clone(), b.acked));
+        format!(
+            "{connection}; queue {queue}; received {}, acked {acked}, rejected {}, duplicates {}",
+            m.received, m.rejected, m.duplicates
+        )
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// RFC 3339 in UTC, or the raw number if it is out of range.
+pub fn format_time(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}

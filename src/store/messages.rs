@@ -1,0 +1,278 @@
+//! Received messages: id dedupe with retention, counters per topic and reason, and a short per-topic log.
+//!
+//! A batch of deliveries is written in one sled transaction, so a crash leaves either all of a batch's
+//! effects or none of them; the caller flushes before acknowledging.
+
+use super::{RECENT_PER_TOPIC, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const RECEIVED: &str = "received";
+const DUPLICATES: &str = "duplicates";
+const REJECTED: &str = "rejected";
+const TOPIC_PREFIX: &str = "topic/";
+const REASON_PREFIX: &str = "reason/";
+
+const OUTCOME_RECORDED: u8 = 1;
+const OUTCOME_REJECTED: u8 = 2;
+
+/// One delivery's effect, as decided by the caller before it reaches the store.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// A decoded event of a known topic.
+    Event {
+        message_id: String,
+        topic: String,
+        sent_at: Option<String>,
+        kind: String,
+        summary: String,
+    },
+    /// Input that was refused; `message_id` is absent when the message had none.
+    Rejected {
+        message_id: Option<String>,
+        topic: String,
+        reason: &'static str,
+    },
+}
+
+impl Record {
+    fn message_id(&self) -> Option<&str> {
+        match self {
+            Record::Event { message_id, .. } => Some(message_id),
+            Record::Rejected { message_id, .. } => message_id.as_deref(),
+        }
+    }
+}
+
+/// What the store made of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Recorded,
+    Duplicate,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Distinct message ids recorded as events.
+    pub received: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub by_topic: BTreeMap<String, u64>,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentEvent {
+    /// Position in its topic's stream (1 = first ever); orders the ring buffer.
+    pub seq: u64,
+    pub message_id: String,
+    pub topic: String,
+    pub kind: String,
+    pub sent_at: Option<String>,
+    pub received_at: u64,
+    pub summary: String,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn read_u64(raw: Option<sled::IVec>) -> u64 {
+    raw.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+fn seen_value(received_at: u64, outcome: u8) -> [u8; 9] {
+    let mut value = [0u8; 9];
+    value[..8].copy_from_slice(&received_at.to_be_bytes());
+    value[8] = outcome;
+    value
+}
+
+fn time_key(received_at: u64, message_id: &str) -> Vec<u8> {
+    let mut key = received_at.to_be_bytes().to_vec();
+    key.extend_from_slice(message_id.as_bytes());
+    key
+}
+
+fn recent_key(topic: &str, slot: u64) -> Vec<u8> {
+    let mut key = topic.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&slot.to_be_bytes());
+    key
+}
+
+type Abort = ConflictableTransactionError<StoreError>;
+
+/// Counter updates of one transaction, read once and written once.
+struct CounterDeltas<'t> {
+    tree: &'t TransactionalTree,
+    values: HashMap<String, u64>,
+}
+
+impl<'t> CounterDeltas<'t> {
+    fn add(&mut self, name: &str, by: u64) -> Result<u64, Abort> {
+        if !self.values.contains_key(name) {
+            let current = read_u64(self.tree.get(name.as_bytes())?);
+            self.values.insert(name.to_owned(), current);
+        }
+        let value = self.values.entry(name.to_owned()).or_default();
+        *value += by;
+        Ok(*value)
+    }
+
+    fn write(self) -> Result<(), Abort> {
+        for (name, value) in self.values {
+            self.tree.insert(name.as_bytes(), &value.to_be_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Records a batch in one transaction (not yet flushed) and says what became of each record.
+    pub fn commit_batch(&self, records: &[Record]) -> Result<Vec<Disposition>, StoreError> {
+        let received_at = now_secs();
+        let result = (&self.seen, &self.seen_by_time, &self.counters, &self.recent).transaction(
+            |(seen, by_time, counters, recent)| {
+                let mut counts = CounterDeltas {
+                    tree: counters,
+                    values: HashMap::new(),
+                };
+                let mut dispositions = Vec::with_capacity(records.len());
+                for record in records {
+                    if let Some(id) = record.message_id() {
+                        // A redelivery after a crash, or a republished message: already counted.
+                        if seen.get(id.as_bytes())?.is_some() {
+                            counts.add(DUPLICATES, 1)?;
+                            dispositions.push(Disposition::Duplicate);
+                            continue;
+                        }
+                    }
+                    match record {
+                        Record::Event {
+                            message_id,
+                            topic,
+                            sent_at,
+                            kind,
+                            summary,
+                        } => {
+                            seen.insert(
+                                message_id.as_bytes(),
+                                &seen_value(received_at, OUTCOME_RECORDED),
+                            )?;
+                            by_time.insert(time_key(received_at, message_id), &[])?;
+                            counts.add(RECEIVED, 1)?;
+                            let seq = counts.add(&format!("{TOPIC_PREFIX}{topic}"), 1)?;
+                            let event = RecentEvent {
+                                seq,
+                                message_id: message_id.clone(),
+                                topic: topic.clone(),
+                                kind: kind.clone(),
+                                sent_at: sent_at.clone(),
+                                received_at,
+                                summary: summary.clone(),
+                            };
+                            let encoded = serde_json::to_vec(&event).map_err(|e| {
+                                Abort::Abort(StoreError::Corrupt {
+                                    dir: self.dir.clone(),
+                                    what: format!("cannot encode event: {e}"),
+                                })
+                            })?;
+                            recent.insert(recent_key(topic, seq % RECENT_PER_TOPIC), encoded)?;
+                            dispositions.push(Disposition::Recorded);
+                        }
+                        Record::Rejected {
+                            message_id, reason, ..
+                        } => {
+                            if let Some(id) = message_id {
+                                seen.insert(
+                                    id.as_bytes(),
+                                    &seen_value(received_at, OUTCOME_REJECTED),
+                                )?;
+                                by_time.insert(time_key(received_at, id), &[])?;
+                            }
+                            counts.add(REJECTED, 1)?;
+                            counts.add(&format!("{REASON_PREFIX}{reason}"), 1)?;
+                            dispositions.push(Disposition::Rejected);
+                        }
+                    }
+                }
+                counts.write()?;
+                Ok(dispositions)
+            },
+        );
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
+    }
+
+    pub fn counters(&self) -> Result<Counters, StoreError> {
+        let mut counters = Counters::default();
+        for entry in self.counters.iter() {
+            let (key, value) = entry?;
+            let value = read_u64(Some(value));
+            let name = String::from_utf8_lossy(&key);
+            if let Some(topic) = name.strip_prefix(TOPIC_PREFIX) {
+                counters.by_topic.insert(topic.to_owned(), value);
+            } else if let Some(reason) = name.strip_prefix(REASON_PREFIX) {
+                counters.rejected_by_reason.insert(reason.to_owned(), value);
+            } else {
+                match name.as_ref() {
+                    RECEIVED => counters.received = value,
+                    DUPLICATES => counters.duplicates = value,
+                    REJECTED => counters.rejected = value,
+                    _ => {}
+                }
+            }
+        }
+        Ok(counters)
+    }
+
+    /// The most recent events of every topic, newest first.
+    pub fn recent_events(&self, limit: usize) -> Result<Vec<RecentEvent>, StoreError> {
+        let mut events = Vec::new();
+        for entry in self.recent.iter() {
+            let (_, value) = entry?;
+            // An entry that does not decode is skipped: it is display data, not work.
+            if let Ok(event) = serde_json::from_slice::<RecentEvent>(&value) {
+                events.push(event);
+            }
+        }
+        events.sort_by_key(|e| std::cmp::Reverse((e.received_at, e.seq)));
+        events.truncate(limit);
+        Ok(events)
+    }
+
+    /// Whether a message id is remembered (recorded or rejected) within the retention window.
+    pub fn has_seen(&self, message_id: &str) -> Result<bool, StoreError> {
+        Ok(self.seen.contains_key(message_id.as_bytes())?)
+    }
+
+    /// Forgets message ids older than `retention`; returns how many were removed.
+    pub fn purge_expired(&self, retention: Duration) -> Result<usize, StoreError> {
+        self.purge_received_before(now_secs().saturating_sub(retention.as_secs()))
+    }
+
+    /// Forgets message ids received before `cutoff` (Unix seconds).
+    pub fn purge_received_before(&self, cutoff: u64) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for entry in self.seen_by_time.range(..cutoff.to_be_bytes().to_vec()) {
+            let (key, _) = entry?;
+            if let Some(id) = key.get(8..) {
+                self.seen.remove(id)?;
+            }
+            // Index entry last: a crash in between leaves it for the next purge, never an orphan id.
+            self.seen_by_time.remove(&key)?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,216 @@
+//! The durable state: the only module that touches sled.
+//!
+//! A state directory holds one sled database and a lock file. The lock makes a second fedflow on the same
+//! directory fail at once with a clear error instead of sled's generic one. The database carries a schema
+//! version; a store written by a newer fedflow is refused rather than misread.
+
+mod messages;
+
+pub use messages::{Counters, Disposition, RecentEvent, Record};
+
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// Version of the on-disk layout written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Events kept per topic for status displays.
+pub const RECENT_PER_TOPIC: u64 = 20;
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+const QUEUE_KEY: &[u8] = b"queue_name";
+const BINDINGS_KEY: &[u8] = b"bindings";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "state directory {dir} is in use by another fedflow process (lock {lock} is held); stop it first or use another state directory"
+    )]
+    Locked { dir: PathBuf, lock: PathBuf },
+    #[error(
+        "store in {dir} has schema version {found}, newer than this fedflow understands ({supported}); upgrade fedflow or use another state directory"
+    )]
+    NewerSchema {
+        dir: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("store in {dir} is damaged: {what}")]
+    Corrupt { dir: PathBuf, what: String },
+    #[error("cannot prepare state directory {dir}: {source}")]
+    Io {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+}
+
+impl StoreError {
+    /// A stable label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Locked { .. } => "locked",
+            StoreError::NewerSchema { .. } => "newer_schema",
+            StoreError::Corrupt { .. } => "corrupt",
+            StoreError::Io { .. } => "io",
+            StoreError::Sled(_) => "sled",
+        }
+    }
+}
+
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    meta: sled::Tree,
+    seen: sled::Tree,
+    seen_by_time: sled::Tree,
+    counters: sled::Tree,
+    recent: sled::Tree,
+    // Held for the life of the store: dropping it releases the directory for the next process.
+    _lock: File,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, taking the directory's lock first.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let io = |source| StoreError::Io {
+            dir: dir.to_owned(),
+            source,
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
+        let lock_path = dir.join("fedflow.lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(io)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    dir: dir.to_owned(),
+                    lock: lock_path,
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io(e)),
+        }
+
+        let db = sled::Config::new().path(dir.join("db")).open()?;
+        let store = Store {
+            dir: dir.to_owned(),
+            meta: db.open_tree("meta")?,
+            seen: db.open_tree("seen")?,
+            seen_by_time: db.open_tree("seen_by_time")?,
+            counters: db.open_tree("counters")?,
+            recent: db.open_tree("recent")?,
+            db,
+            _lock: lock,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Like [`Store::open`], but waits up to `patience` while another process holds the lock: a
+    /// `fedflow status` reading the store offline holds it for milliseconds, a running daemon for good.
+    pub fn open_waiting(dir: &Path, patience: std::time::Duration) -> Result<Store, StoreError> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match Store::open(dir) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn check_schema(&self) -> Result<(), StoreError> {
+        match self.meta.get(SCHEMA_KEY)? {
+            None => {
+                self.meta
+                    .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                self.db.flush()?;
+                Ok(())
+            }
+            Some(raw) => {
+                let found = <[u8; 4]>::try_from(raw.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| self.corrupt("schema version is not a 4-byte integer"))?;
+                if found > SCHEMA_VERSION {
+                    Err(StoreError::NewerSchema {
+                        dir: self.dir.clone(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    })
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    fn corrupt(&self, what: &str) -> StoreError {
+        StoreError::Corrupt {
+            dir: self.dir.clone(),
+            what: what.to_owned(),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The queue to consume from: the configured name, else a UUID generated once and kept, so a restart
+    /// re-attaches to the messages that waited for us.
+    pub fn queue_name(&self, configured: Option<&str>) -> Result<String, StoreError> {
+        if let Some(name) = configured {
+            return Ok(name.to_owned());
+        }
+        if let Some(raw) = self.meta.get(QUEUE_KEY)? {
+            return String::from_utf8(raw.to_vec())
+                .map_err(|_| self.corrupt("queue name is not UTF-8"));
+        }
+        let name = uuid::Uuid::new_v4().to_string();
+        self.meta.insert(QUEUE_KEY, name.as_bytes())?;
+        self.db.flush()?;
+        Ok(name)
+    }
+
+    /// Routing keys bound by the last session, so that keys dropped from the configuration can be unbound
+    /// even when the change happened while fedflow was stopped.
+    pub fn bindings(&self) -> Result<BTreeSet<String>, StoreError> {
+        match self.meta.get(BINDINGS_KEY)? {
+            None => Ok(BTreeSet::new()),
+            Some(raw) => serde_json::from_slice(&raw)
+                .map_err(|_| self.corrupt("bindings are not a JSON list")),
+        }
+    }
+
+    pub fn set_bindings(&self, keys: &BTreeSet<String>) -> Result<(), StoreError> {
+        let raw = serde_json::to_vec(keys).map_err(|_| self.corrupt("cannot encode bindings"))?;
+        self.meta.insert(BINDINGS_KEY, raw)?;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,12 @@
+//! Shared support for the `it` integration-test binary: private RabbitMQ nodes ([`broker`]) with
+//! their definition ([`node_spec`]) and certificates ([`certs`]), AMQP client helpers ([`amqp`]),
+//! the message fixtures ([`fixtures`]), and the process plumbing that makes sure no node outlives
+//! the test binary ([`process`]).
+
+pub mod amqp;
+pub mod broker;
+pub mod certs;
+pub mod daemon;
+pub mod fixtures;
+pub mod node_spec;
+pub mod process;
