@@ -60,10 +60,17 @@ pub fn main() -> ExitCode {
             for cause in error.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::FAILURE
+            // EX_CONFIG tells systemd (RestartPreventExitStatus=78) that restarting will not help.
+            if error.chain().any(|cause| cause.downcast_ref::<config::ConfigError>().is_some()) {
+                ExitCode::from(EX_CONFIG)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
+
+const EX_CONFIG: u8 = 78;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

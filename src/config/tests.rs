@@ -235,3 +235,30 @@ fn passwords_never_reach_printed_settings() {
     assert!(!format!("{settings:?}").contains("s3cret"));
     assert!(printed.contains("key_file = \"/etc/fedora-messaging/fedora-key.pem\""));
 }
+
+fn shipped(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name)
+}
+
+#[test]
+fn shipped_defaults_say_exactly_what_the_built_in_defaults_do() {
+    let files = ["10-bus.toml", "20-state.toml", "30-log.toml"].map(shipped).to_vec();
+    let from_files = load(&Inputs {
+        config_files: files,
+        ..Inputs::default()
+    })
+    .expect("shipped config is valid");
+    assert_eq!(from_files, load(&Inputs::default()).expect("defaults"));
+}
+
+#[test]
+fn local_example_points_at_a_local_broker() {
+    let settings = load(&Inputs {
+        config_files: vec![shipped("local-example.toml")],
+        ..Inputs::default()
+    })
+    .expect("example is valid");
+    assert!(settings.bus.url.expose().starts_with("amqp://"));
+    assert!(settings.bus.url.expose().contains("localhost"));
+    assert!(!settings.bus.uses_client_certificate());
+}
