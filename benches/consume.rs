@@ -35,8 +35,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
-    QueueDeleteOptions,
+    BasicAckOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, QueueDeleteOptions,
 };
 use lapin::types::ShortString;
 use lapin::{BasicProperties, Confirmation, Connection};
@@ -229,7 +228,10 @@ async fn bare_consume(url: &str, queue: &str, messages: usize, prefetch: u16) ->
         batch.clear();
     }
     let elapsed = started.elapsed();
-    assert_eq!(acked, messages, "the bare consumer got more than was published");
+    assert_eq!(
+        acked, messages,
+        "the bare consumer got more than was published"
+    );
     let _ = channel.close(200, "OK".into()).await;
     let _ = connection.close(200, "OK".into()).await;
     elapsed

@@ -61,7 +61,10 @@ pub fn main() -> ExitCode {
                 eprintln!("  caused by: {cause}");
             }
             // EX_CONFIG tells systemd (RestartPreventExitStatus=78) that restarting will not help.
-            if error.chain().any(|cause| cause.downcast_ref::<config::ConfigError>().is_some()) {
+            if error
+                .chain()
+                .any(|cause| cause.downcast_ref::<config::ConfigError>().is_some())
+            {
                 ExitCode::from(EX_CONFIG)
             } else {
                 ExitCode::FAILURE

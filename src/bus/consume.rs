@@ -3,7 +3,7 @@
 
 use super::session::{self, Session};
 use super::{Bus, BusError, SessionEnd};
-use crate::message::{self, Incoming, headers_from_amqp};
+use crate::message::{self, incoming_from_delivery};
 use crate::status::LiveStatus;
 use crate::store::{Disposition, Record, Store};
 use futures_lite::StreamExt;
@@ -124,23 +124,8 @@ enum Settle {
 }
 
 fn record_for(delivery: &Delivery, topic_prefix: &str, max_body_bytes: u64) -> (Record, Settle) {
-    let message_id = delivery
-        .properties
-        .message_id()
-        .as_ref()
-        .map(|id| id.as_str());
-    let headers = delivery
-        .properties
-        .headers()
-        .as_ref()
-        .map(headers_from_amqp)
-        .unwrap_or_default();
-    let incoming = Incoming {
-        routing_key: delivery.routing_key.as_str(),
-        message_id,
-        headers,
-        body: &delivery.data,
-    };
+    let incoming = incoming_from_delivery(delivery);
+    let message_id = incoming.message_id;
     let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
     match message::decode(incoming, topic_prefix, limit) {
         Ok(decoded) => {

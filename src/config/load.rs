@@ -154,7 +154,14 @@ fn environment_source(vars: HashMap<String, String>) -> Environment {
 fn origin(merged: &Config, key: &str) -> String {
     // `get::<Value>` rebuilds the value and drops its origin; the table keeps the stored values as they are.
     key.split_once('.')
-        .and_then(|(section, name)| merged.get_table(section).ok()?.get(name)?.origin().map(str::to_owned))
+        .and_then(|(section, name)| {
+            merged
+                .get_table(section)
+                .ok()?
+                .get(name)?
+                .origin()
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| "built-in defaults".to_owned())
 }
 

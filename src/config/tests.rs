@@ -237,12 +237,16 @@ fn passwords_never_reach_printed_settings() {
 }
 
 fn shipped(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("config").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config")
+        .join(name)
 }
 
 #[test]
 fn shipped_defaults_say_exactly_what_the_built_in_defaults_do() {
-    let files = ["10-bus.toml", "20-state.toml", "30-log.toml"].map(shipped).to_vec();
+    let files = ["10-bus.toml", "20-state.toml", "30-log.toml"]
+        .map(shipped)
+        .to_vec();
     let from_files = load(&Inputs {
         config_files: files,
         ..Inputs::default()

@@ -15,6 +15,25 @@ const LEGACY_WRAPPER_KEY: &str = "msg";
 
 const BODHI_UPDATE_PREFIX: &str = "bodhi.update.";
 
+/// `bodhi.update.*` topics whose body carries the update. Others under the same prefix (the CI
+/// `status.testing.*` family, for one) describe test artifacts, not updates: they are unknown topics
+/// to us, acknowledged and counted rather than rejected as malformed.
+fn is_update_sub_topic(sub_topic: &str) -> bool {
+    const UPDATE_FAMILIES: &[&str] = &["request.", "complete."];
+    const UPDATE_TOPICS: &[&str] = &[
+        "comment",
+        "edit",
+        "eject",
+        "karma.threshold.reach",
+        "requirements_met.stable",
+    ];
+    UPDATE_FAMILIES.iter().any(|family| {
+        sub_topic
+            .strip_prefix(family)
+            .is_some_and(|rest| !rest.is_empty())
+    }) || UPDATE_TOPICS.contains(&sub_topic)
+}
+
 /// What a message means, by topic.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "event", rename_all = "snake_case")]
@@ -113,7 +132,7 @@ fn route(topic: &str) -> Option<Route<'_>> {
         _ => {
             let sub_topic = topic
                 .strip_prefix(BODHI_UPDATE_PREFIX)
-                .filter(|sub_topic| !sub_topic.is_empty())?;
+                .filter(|sub_topic| is_update_sub_topic(sub_topic))?;
             Route::BodhiUpdate { sub_topic }
         }
     };

@@ -153,6 +153,8 @@ fn unknown_topics_are_ignorable_but_only_after_the_body_is_valid() {
         "copr.chroot.start",
         "buildsys.repo.done",
         "bodhi.update.",
+        "bodhi.update.request.",
+        "bodhi.update.status.testing.koji-build-group.build.complete",
         "bodhi",
         "x",
     ] {

@@ -1,7 +1,7 @@
 //! Shared support for the `it` integration-test binary: private RabbitMQ nodes ([`broker`]) with
 //! their definition ([`node_spec`]) and certificates ([`certs`]), AMQP client helpers ([`amqp`]),
-//! the message fixtures ([`fixtures`]), and the process plumbing that makes sure no node outlives
-//! the test binary ([`process`]).
+//! the message fixtures ([`fixtures`]), the process plumbing that makes sure no node outlives
+//! the test binary ([`process`]), and the fedflow daemon under test ([`daemon`]).
 
 pub mod amqp;
 pub mod broker;
