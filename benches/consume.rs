@@ -20,12 +20,14 @@
 //!
 //! Both include their connect; (b) also includes process start, configuration and store opening.
 //! Passes alternate (a), (b), (a), … and the table shows the median of each and the ratio of the
-//! medians. Run it with `cargo bench --bench consume`; `FEDFLOW_BENCH_PREFETCH` changes the prefetch
-//! of both sides (for exploring where the time goes). Without `--bench` (as under
-//! `cargo test --all-targets`) it runs one small pass as a smoke test.
+//! medians. Run it with `cargo bench --bench consume`. For exploring where the time goes,
+//! `FEDFLOW_BENCH_PREFETCH` changes the prefetch of both sides, `FEDFLOW_BENCH_MESSAGES` and
+//! `FEDFLOW_BENCH_RUNS` the size of a pass and the number of runs. Without `--bench` (as under
+//! `cargo test --all-targets`) it runs one pass of 2,000 messages as a smoke test.
 
+// The whole integration-test harness comes along; this bench uses only part of it.
 #[path = "../tests/it/support/mod.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod support;
 
 use std::io::{Read, Write};
@@ -55,9 +57,12 @@ const BENCH_RUNS: usize = 3;
 /// Messages and passes of the smoke run (no `--bench` argument).
 const SMOKE_MESSAGES: usize = 2_000;
 const SMOKE_RUNS: usize = 1;
-/// fedflow's default prefetch is what fedflow ships; the bench pins it so both sides match.
+/// fedflow's default `bus.prefetch`; the bench writes it into the config so both sides match.
 const DEFAULT_PREFETCH: u16 = 100;
+/// Overrides for exploring where the time goes; the defaults are what the table is meant to report.
 const PREFETCH_ENV: &str = "FEDFLOW_BENCH_PREFETCH";
+const MESSAGES_ENV: &str = "FEDFLOW_BENCH_MESSAGES";
+const RUNS_ENV: &str = "FEDFLOW_BENCH_RUNS";
 /// Publishes sent before their confirms are awaited.
 const PUBLISH_WINDOW: usize = 1_000;
 const STATUS_POLL: Duration = Duration::from_millis(20);
@@ -367,6 +372,16 @@ fn fedflow_pass(
     }
 }
 
+/// The value of environment variable `name`, or `default` when it is unset.
+fn env_override<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a valid number")),
+        Err(_) => default,
+    }
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
@@ -385,12 +400,13 @@ fn main() {
     } else {
         (SMOKE_MESSAGES, SMOKE_RUNS)
     };
-    let prefetch = match std::env::var(PREFETCH_ENV) {
-        Ok(value) => value
-            .parse()
-            .unwrap_or_else(|_| panic!("{PREFETCH_ENV}={value:?} is not a number 1..=65535")),
-        Err(_) => DEFAULT_PREFETCH,
-    };
+    let messages = env_override(MESSAGES_ENV, messages);
+    let runs = env_override(RUNS_ENV, runs);
+    let prefetch = env_override(PREFETCH_ENV, DEFAULT_PREFETCH);
+    assert!(
+        messages > 0 && runs > 0 && prefetch > 0,
+        "messages, runs and prefetch must be positive"
+    );
     // Cargo builds the binaries of the package before its benches, with the same profile.
     assert!(
         Path::new(BIN).exists(),

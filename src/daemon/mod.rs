@@ -130,29 +130,31 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
 
 /// Settings that only a restart applies; a reload keeps the running values and says so.
 fn restart_only_changes(running: &Settings, new: &Settings) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    if running.bus.url != new.bus.url {
-        changed.push("bus.url");
-    }
-    if running.bus.ca_file != new.bus.ca_file {
-        changed.push("bus.ca_file");
-    }
-    if running.bus.cert_file != new.bus.cert_file {
-        changed.push("bus.cert_file");
-    }
-    if running.bus.key_file != new.bus.key_file {
-        changed.push("bus.key_file");
-    }
-    if running.bus.queue != new.bus.queue {
-        changed.push("bus.queue");
-    }
-    if running.bus.contact_email != new.bus.contact_email {
-        changed.push("bus.contact_email");
-    }
-    if running.state.dir != new.state.dir {
-        changed.push("state.dir");
-    }
-    changed
+    let (r, n) = (&running.bus, &new.bus);
+    [
+        ("bus.url", r.url != n.url),
+        ("bus.ca_file", r.ca_file != n.ca_file),
+        ("bus.cert_file", r.cert_file != n.cert_file),
+        ("bus.key_file", r.key_file != n.key_file),
+        ("bus.queue", r.queue != n.queue),
+        ("bus.contact_email", r.contact_email != n.contact_email),
+        ("state.dir", running.state.dir != new.state.dir),
+    ]
+    .into_iter()
+    .filter_map(|(key, changed)| changed.then_some(key))
+    .collect()
+}
+
+/// The new settings with the restart-only values of the running ones.
+fn keep_restart_only(running: &Settings, mut new: Settings) -> Settings {
+    new.bus.url = running.bus.url.clone();
+    new.bus.ca_file = running.bus.ca_file.clone();
+    new.bus.cert_file = running.bus.cert_file.clone();
+    new.bus.key_file = running.bus.key_file.clone();
+    new.bus.queue = running.bus.queue.clone();
+    new.bus.contact_email = running.bus.contact_email.clone();
+    new.state.dir = running.state.dir.clone();
+    new
 }
 
 fn reload(inputs: &Inputs, settings_tx: &watch::Sender<Arc<Settings>>, log: &LogHandle) {
@@ -160,7 +162,7 @@ fn reload(inputs: &Inputs, settings_tx: &watch::Sender<Arc<Settings>>, log: &Log
     info!("reloading configuration");
     match config::load(inputs) {
         Err(e) => error!(error = %e, "reload failed; keeping the running configuration"),
-        Ok(mut new) => {
+        Ok(new) => {
             let running = settings_tx.borrow().clone();
             for key in restart_only_changes(&running, &new) {
                 warn!(
@@ -168,13 +170,7 @@ fn reload(inputs: &Inputs, settings_tx: &watch::Sender<Arc<Settings>>, log: &Log
                     "changed in the configuration; takes effect after a restart"
                 );
             }
-            new.bus.url = running.bus.url.clone();
-            new.bus.ca_file = running.bus.ca_file.clone();
-            new.bus.cert_file = running.bus.cert_file.clone();
-            new.bus.key_file = running.bus.key_file.clone();
-            new.bus.queue = running.bus.queue.clone();
-            new.bus.contact_email = running.bus.contact_email.clone();
-            new.state.dir = running.state.dir.clone();
+            let new = keep_restart_only(&running, new);
             match log.set_level(&new.log.level) {
                 Ok(true) => info!(level = %new.log.level, "log level applied"),
                 Ok(false) => info!("RUST_LOG is set; log level left as it is"),
@@ -185,4 +181,41 @@ fn reload(inputs: &Inputs, settings_tx: &watch::Sender<Arc<Settings>>, log: &Log
         }
     }
     notify::ready();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        config::load(&Inputs {
+            env: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Inputs::default()
+        })
+        .expect("valid settings")
+    }
+
+    #[test]
+    fn reload_keeps_restart_only_values_and_applies_the_rest() {
+        let running = settings(&[("FEDFLOW_BUS__URL", "amqp://a/%2F")]);
+        let new = settings(&[
+            ("FEDFLOW_BUS__URL", "amqp://b/%2F"),
+            ("FEDFLOW_STATE__DIR", "/elsewhere"),
+            ("FEDFLOW_BUS__TOPICS", "buildsys.tag"),
+            ("FEDFLOW_BUS__PREFETCH", "5"),
+        ]);
+        assert_eq!(
+            restart_only_changes(&running, &new),
+            vec!["bus.url", "state.dir"]
+        );
+        let applied = keep_restart_only(&running, new);
+        assert_eq!(applied.bus.url, running.bus.url);
+        assert_eq!(applied.state.dir, running.state.dir);
+        assert_eq!(applied.bus.topics, vec!["buildsys.tag"]);
+        assert_eq!(applied.bus.prefetch, 5);
+        assert!(restart_only_changes(&running, &running).is_empty());
+    }
 }

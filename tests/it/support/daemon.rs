@@ -231,19 +231,14 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-/// Whether fedflow's default bindings deliver this topic.
+/// Whether fedflow's default bindings deliver this topic (`#` only ever ends a default topic).
 pub fn bound_by_default(topic: &str) -> bool {
-    const DEFAULT: &[&str] = &[
-        "pagure.git.receive",
-        "git.receive",
-        "buildsys.build.state.change",
-        "buildsys.task.state.change",
-        "buildsys.tag",
-        "buildsys.untag",
-        "copr.build.start",
-        "copr.build.end",
-    ];
-    DEFAULT.contains(&topic) || topic.starts_with("bodhi.update.")
+    fedflow::config::DEFAULT_TOPICS
+        .iter()
+        .any(|bound| match bound.strip_suffix('#') {
+            Some(stem) => topic.starts_with(stem),
+            None => *bound == topic,
+        })
 }
 
 /// Fixture messages that default bindings deliver, for building message streams.
