@@ -207,6 +207,7 @@ fn tls_client_certificate_logs_in_with_sasl_external() {
             "user",
             "auth_mechanism",
             "ssl",
+            "client_properties",
         ])
         .env("HOME", node.dir().join("home"))
         .output()
@@ -218,6 +219,13 @@ fn tls_client_certificate_logs_in_with_sasl_external() {
             .any(|l| l.contains("fedflow-test") && l.contains("EXTERNAL") && l.contains("true")),
         "no EXTERNAL TLS connection for fedflow-test in:\n{listing}"
     );
+    // Broker admins find the consumer's owner through these client properties.
+    let ours = listing
+        .lines()
+        .find(|l| l.contains("fedflow-test"))
+        .unwrap_or_default();
+    assert!(ours.contains("{\"app\",\"fedflow\"}"), "{ours}");
+    assert!(ours.contains("app_url"), "{ours}");
     let (code, _) = daemon.stop();
     assert!(code.success());
 }

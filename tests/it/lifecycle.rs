@@ -213,6 +213,12 @@ fn a_second_daemon_on_the_same_state_fails_fast_and_status_works_either_way() {
     assert_eq!(live["daemon"]["running"], true);
     assert_eq!(live["daemon"]["pid"], first.pid());
     assert_eq!(live["bus"]["queue"], instance.queue.as_str());
+    let socket =
+        std::fs::metadata(instance.state_dir().join("control.sock")).expect("control socket");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&socket.permissions()) & 0o777,
+        0o600
+    );
 
     let started = Instant::now();
     let output = instance.command(&["run"]).output().expect("second fedflow");
