@@ -419,7 +419,7 @@ fn main() {
     let admin = rt.block_on(connect_plain(&url));
     let templates = templates();
     eprintln!(
-        "[bench] {} fixture topics in the mix, {messages} messages per pass, prefetch {prefetch}, \
+        "[bench] {} fixtures in the topic mix, {messages} messages per pass, prefetch {prefetch}, \
          {runs} run(s) of each consumer, fedflow binary {BIN}",
         templates.len()
     );
