@@ -51,7 +51,9 @@ pub(super) async fn run(
         // Take whatever else has already arrived, without waiting: batching comes from load, not from delay.
         let mut batch = vec![first];
         let mut pending_error = None;
-        while batch.len() < usize::from(prefetch) {
+        // Half the prefetch at most: the broker keeps delivering the other half while this batch is stored.
+        let max_batch = usize::from(prefetch / 2).max(1);
+        while batch.len() < max_batch {
             match futures_lite::future::poll_once(consumer.next()).await {
                 Some(Some(Ok(delivery))) => batch.push(delivery),
                 Some(Some(Err(e))) => {

@@ -95,12 +95,6 @@ fn seen_value(received_at: u64, outcome: u8) -> [u8; 9] {
     value
 }
 
-fn time_key(received_at: u64, message_id: &str) -> Vec<u8> {
-    let mut key = received_at.to_be_bytes().to_vec();
-    key.extend_from_slice(message_id.as_bytes());
-    key
-}
-
 fn recent_key(topic: &str, slot: u64) -> Vec<u8> {
     let mut key = topic.as_bytes().to_vec();
     key.push(0);
@@ -139,8 +133,8 @@ impl Store {
     /// Records a batch in one transaction (not yet flushed) and says what became of each record.
     pub fn commit_batch(&self, records: &[Record]) -> Result<Vec<Disposition>, StoreError> {
         let received_at = now_secs();
-        let result = (&self.seen, &self.seen_by_time, &self.counters, &self.recent).transaction(
-            |(seen, by_time, counters, recent)| {
+        let result =
+            (&self.seen, &self.counters, &self.recent).transaction(|(seen, counters, recent)| {
                 let mut counts = CounterDeltas {
                     tree: counters,
                     values: HashMap::new(),
@@ -167,7 +161,6 @@ impl Store {
                                 message_id.as_bytes(),
                                 &seen_value(received_at, OUTCOME_RECORDED),
                             )?;
-                            by_time.insert(time_key(received_at, message_id), &[])?;
                             counts.add(RECEIVED, 1)?;
                             let seq = counts.add(&format!("{TOPIC_PREFIX}{topic}"), 1)?;
                             let event = RecentEvent {
@@ -196,7 +189,6 @@ impl Store {
                                     id.as_bytes(),
                                     &seen_value(received_at, OUTCOME_REJECTED),
                                 )?;
-                                by_time.insert(time_key(received_at, id), &[])?;
                             }
                             counts.add(REJECTED, 1)?;
                             counts.add(&format!("{REASON_PREFIX}{reason}"), 1)?;
@@ -206,8 +198,7 @@ impl Store {
                 }
                 counts.write()?;
                 Ok(dispositions)
-            },
-        );
+            });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
@@ -262,16 +253,26 @@ impl Store {
     }
 
     /// Forgets message ids received before `cutoff` (Unix seconds).
+    ///
+    /// A scan of the dedupe tree: an hourly walk over a week of ids is cheaper overall than keeping a time
+    /// index, which would cost an extra insert on the consume path for every message.
     pub fn purge_received_before(&self, cutoff: u64) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for entry in self.seen_by_time.range(..cutoff.to_be_bytes().to_vec()) {
-            let (key, _) = entry?;
-            if let Some(id) = key.get(8..) {
-                self.seen.remove(id)?;
+        for entry in self.seen.iter() {
+            let (id, value) = entry?;
+            let received_at = value
+                .get(..8)
+                .and_then(|raw| <[u8; 8]>::try_from(raw).ok())
+                .map_or(0, u64::from_be_bytes);
+            // compare_and_swap: an id seen again since the scan read it keeps its newer entry.
+            if received_at < cutoff
+                && self
+                    .seen
+                    .compare_and_swap(&id, Some(&value), None as Option<&[u8]>)?
+                    .is_ok()
+            {
+                removed += 1;
             }
-            // Index entry last: a crash in between leaves it for the next purge, never an orphan id.
-            self.seen_by_time.remove(&key)?;
-            removed += 1;
         }
         Ok(removed)
     }

@@ -65,7 +65,6 @@ pub struct Store {
     db: sled::Db,
     meta: sled::Tree,
     seen: sled::Tree,
-    seen_by_time: sled::Tree,
     counters: sled::Tree,
     recent: sled::Tree,
     // Held for the life of the store: dropping it releases the directory for the next process.
@@ -108,7 +107,6 @@ impl Store {
             dir: dir.to_owned(),
             meta: db.open_tree("meta")?,
             seen: db.open_tree("seen")?,
-            seen_by_time: db.open_tree("seen_by_time")?,
             counters: db.open_tree("counters")?,
             recent: db.open_tree("recent")?,
             db,
