@@ -36,15 +36,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures_lite::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, QueueDeleteOptions,
-};
+use lapin::options::{BasicAckOptions, BasicPublishOptions, BasicQosOptions, QueueDeleteOptions};
 use lapin::types::ShortString;
 use lapin::{BasicProperties, Confirmation, Connection};
 use serde_json::Value;
 use support::amqp::{
-    amqp_headers_from_json, connect_plain, consume, declare_bound_queue, python_json_dumps,
-    queue_counts, unique_prefix,
+    Publisher, amqp_headers_from_json, connect_plain, consume, declare_bound_queue,
+    python_json_dumps, queue_counts, unique_prefix,
 };
 use support::broker::Broker;
 use support::daemon::{BIN, Instance, deliverable_fixtures, runtime, tail};
@@ -95,14 +93,8 @@ fn templates() -> Vec<Template> {
 /// Publishes `count` messages cycling through `templates` under `prefix`, each with a fresh UUID
 /// id, awaiting publisher confirms once per [`PUBLISH_WINDOW`]; returns the bytes of body sent.
 async fn fill(connection: &Connection, templates: &[Template], prefix: &str, count: usize) -> u64 {
-    let channel = connection
-        .create_channel()
-        .await
-        .expect("open a publisher channel");
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .expect("enable publisher confirms");
+    let publisher = Publisher::new(connection).await;
+    let channel = publisher.channel();
     let routing_keys: Vec<ShortString> = templates
         .iter()
         .map(|t| {

@@ -80,6 +80,13 @@ impl Publisher {
         Publisher { channel }
     }
 
+    /// The confirm-mode channel, for callers that pipeline their own publishes.
+    // Only the benchmark (which shares this module) pipelines; the tests await each confirm.
+    #[allow(dead_code)]
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
     /// Returns once the broker has confirmed the message (panics on a nack).
     pub async fn publish(
         &self,
