@@ -68,6 +68,7 @@ pub fn load(inputs: &Inputs) -> Result<Settings, ConfigError> {
     files.extend(inputs.config_files.iter().cloned());
 
     let mut builder = Config::builder();
+    let mut layers = Layers::default();
     for path in &files {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.clone(),
@@ -77,6 +78,9 @@ pub fn load(inputs: &Inputs) -> Result<Settings, ConfigError> {
             path: path.clone(),
             message: e.to_string().trim_end().to_owned(),
         })?;
+        if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+            layers.files.push((path.clone(), table));
+        }
         // Files are re-read by `config`, which remembers each value's file for later messages.
         builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
     }
@@ -95,11 +99,50 @@ pub fn load(inputs: &Inputs) -> Result<Settings, ConfigError> {
             message: e.to_string(),
         })?;
     }
+    layers.env_vars = env_vars.iter().map(|(name, _)| name.clone()).collect();
     builder = builder.add_source(environment_source(env_vars.into_iter().collect()));
 
     let merged = builder.build()?;
-    let fragment: Fragment = merged.clone().try_deserialize()?;
-    validate(fragment, &merged, &inputs.env)
+    let fragment: Fragment = merged.try_deserialize()?;
+    validate(fragment, &layers, &inputs.env)
+}
+
+/// Which sources set which keys, to say where a rejected value came from. (`config` keeps origins too, but
+/// renders file paths relative to the working directory, not as the admin wrote them.)
+#[derive(Default)]
+struct Layers {
+    files: Vec<(PathBuf, toml::Table)>,
+    env_vars: Vec<String>,
+}
+
+impl Layers {
+    /// The last source, in precedence order, that set `key` (`section.name`).
+    fn origin(&self, key: &str) -> String {
+        let Some((section, name)) = key.split_once('.') else {
+            return "built-in defaults".to_owned();
+        };
+        let var = format!(
+            "{ENV_PREFIX}{}__{}",
+            section.to_uppercase(),
+            name.to_uppercase()
+        );
+        if self.env_vars.iter().any(|v| v.eq_ignore_ascii_case(&var)) {
+            return format!("environment variable {var}");
+        }
+        self.files
+            .iter()
+            .rev()
+            .find(|(_, table)| {
+                table
+                    .get(section)
+                    .and_then(|s| s.as_table())
+                    .is_some_and(|s| s.contains_key(name))
+            })
+            .map_or_else(
+                || "built-in defaults".to_owned(),
+                |(path, _)| path.display().to_string(),
+            )
+    }
 }
 
 /// `*.toml` files of a drop-in directory in name order; a missing directory is simply empty.
@@ -151,24 +194,10 @@ fn environment_source(vars: HashMap<String, String>) -> Environment {
         .source(Some(vars))
 }
 
-fn origin(merged: &Config, key: &str) -> String {
-    // `get::<Value>` rebuilds the value and drops its origin; the table keeps the stored values as they are.
-    key.split_once('.')
-        .and_then(|(section, name)| {
-            merged
-                .get_table(section)
-                .ok()?
-                .get(name)?
-                .origin()
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "built-in defaults".to_owned())
-}
-
-fn invalid(merged: &Config, key: &'static str, message: impl Into<String>) -> ConfigError {
+fn invalid(layers: &Layers, key: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key,
-        origin: origin(merged, key),
+        origin: layers.origin(key),
         message: message.into(),
     }
 }
@@ -180,7 +209,7 @@ fn non_empty_path(path: Option<PathBuf>) -> Option<PathBuf> {
 
 fn validate(
     fragment: Fragment,
-    merged: &Config,
+    layers: &Layers,
     env: &BTreeMap<String, String>,
 ) -> Result<Settings, ConfigError> {
     let bus = fragment.bus.unwrap_or_default();
@@ -190,7 +219,7 @@ fn validate(
     let url = bus.url.unwrap_or_else(|| DEFAULT_BUS_URL.to_owned());
     if let Err(e) = url.parse::<lapin::uri::AMQPUri>() {
         return Err(invalid(
-            merged,
+            layers,
             "bus.url",
             format!("expected an amqp:// or amqps:// URL, got {url:?}: {e}"),
         ));
@@ -211,7 +240,7 @@ fn validate(
             "bus.cert_file"
         };
         return Err(invalid(
-            merged,
+            layers,
             key,
             "expected both bus.cert_file and bus.key_file, or neither",
         ));
@@ -221,7 +250,7 @@ fn validate(
     if let Some(q) = &queue
         && q.len() > 255
     {
-        return Err(invalid(merged, "bus.queue", "expected at most 255 bytes"));
+        return Err(invalid(layers, "bus.queue", "expected at most 255 bytes"));
     }
     let topic_prefix = bus
         .topic_prefix
@@ -235,26 +264,26 @@ fn validate(
         .filter(|t| !t.is_empty())
         .collect();
     if topics.is_empty() {
-        return Err(invalid(merged, "bus.topics", "expected at least one topic"));
+        return Err(invalid(layers, "bus.topics", "expected at least one topic"));
     }
     if let Some(long) = topics
         .iter()
         .find(|t| topic_prefix.len() + 1 + t.len() > 255)
     {
         return Err(invalid(
-            merged,
+            layers,
             "bus.topics",
             format!("routing key for {long:?} exceeds 255 bytes"),
         ));
     }
     let prefetch = bus.prefetch.unwrap_or(100);
     if prefetch == 0 {
-        return Err(invalid(merged, "bus.prefetch", "expected 1 to 65535"));
+        return Err(invalid(layers, "bus.prefetch", "expected 1 to 65535"));
     }
     let max_body_bytes = bus.max_body_bytes.unwrap_or(1024 * 1024);
     if max_body_bytes == 0 {
         return Err(invalid(
-            merged,
+            layers,
             "bus.max_body_bytes",
             "expected a positive size in bytes",
         ));
@@ -262,7 +291,7 @@ fn validate(
     let reconnect_max_seconds = bus.reconnect_max_seconds.unwrap_or(300);
     if reconnect_max_seconds == 0 {
         return Err(invalid(
-            merged,
+            layers,
             "bus.reconnect_max_seconds",
             "expected a positive number of seconds",
         ));
@@ -280,7 +309,7 @@ fn validate(
     let retention_days = state.retention_days.unwrap_or(7);
     if retention_days == 0 {
         return Err(invalid(
-            merged,
+            layers,
             "state.retention_days",
             "expected at least 1 day",
         ));
@@ -289,7 +318,7 @@ fn validate(
     let level = log.level.unwrap_or_else(|| "info".to_owned());
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&level) {
         return Err(invalid(
-            merged,
+            layers,
             "log.level",
             format!("expected a level (error, warn, info, debug, trace) or filter directive: {e}"),
         ));

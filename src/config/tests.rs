@@ -178,6 +178,16 @@ fn invalid_values_name_key_and_origin() {
     assert!(message.contains("expected 1 to 65535"), "{message}");
 
     let message = load_err(&Inputs {
+        config_files: vec![file],
+        env: env(&[("FEDFLOW_BUS__PREFETCH", "0")]),
+        ..Inputs::default()
+    });
+    assert!(
+        message.contains("from environment variable FEDFLOW_BUS__PREFETCH"),
+        "{message}"
+    );
+
+    let message = load_err(&Inputs {
         env: env(&[("FEDFLOW_BUS__URL", "http://example.org")]),
         ..Inputs::default()
     });
