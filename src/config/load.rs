@@ -81,8 +81,8 @@ pub fn load(inputs: &Inputs) -> Result<Settings, ConfigError> {
         if let Ok(table) = toml::from_str::<toml::Table>(&text) {
             layers.files.push((path.clone(), table));
         }
-        // Files are re-read by `config`, which remembers each value's file for later messages.
-        builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Toml));
+        // The text already read, not the path: one read per file, so what was checked is what is merged.
+        builder = builder.add_source(File::from_str(&text, FileFormat::Toml));
     }
 
     let env_vars = config_env_vars(&inputs.env);

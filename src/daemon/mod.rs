@@ -128,33 +128,27 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
     outcome
 }
 
-/// Settings that only a restart applies; a reload keeps the running values and says so.
-fn restart_only_changes(running: &Settings, new: &Settings) -> Vec<&'static str> {
-    let (r, n) = (&running.bus, &new.bus);
-    [
-        ("bus.url", r.url != n.url),
-        ("bus.ca_file", r.ca_file != n.ca_file),
-        ("bus.cert_file", r.cert_file != n.cert_file),
-        ("bus.key_file", r.key_file != n.key_file),
-        ("bus.queue", r.queue != n.queue),
-        ("bus.contact_email", r.contact_email != n.contact_email),
-        ("state.dir", running.state.dir != new.state.dir),
-    ]
-    .into_iter()
-    .filter_map(|(key, changed)| changed.then_some(key))
-    .collect()
-}
-
-/// The new settings with the restart-only values of the running ones.
-fn keep_restart_only(running: &Settings, mut new: Settings) -> Settings {
-    new.bus.url = running.bus.url.clone();
-    new.bus.ca_file = running.bus.ca_file.clone();
-    new.bus.cert_file = running.bus.cert_file.clone();
-    new.bus.key_file = running.bus.key_file.clone();
-    new.bus.queue = running.bus.queue.clone();
-    new.bus.contact_email = running.bus.contact_email.clone();
-    new.state.dir = running.state.dir.clone();
-    new
+/// Applies a reload: the new settings, except those only a restart applies, which keep their running
+/// values; returns them with the keys of the restart-only settings that changed.
+fn keep_restart_only(running: &Settings, mut new: Settings) -> (Settings, Vec<&'static str>) {
+    let mut changed = Vec::new();
+    // One line per restart-only setting: its key, and where it lives in `Settings`.
+    macro_rules! keep {
+        ($key:literal, $($field:ident).+) => {
+            if new.$($field).+ != running.$($field).+ {
+                changed.push($key);
+                new.$($field).+ = running.$($field).+.clone();
+            }
+        };
+    }
+    keep!("bus.url", bus.url);
+    keep!("bus.ca_file", bus.ca_file);
+    keep!("bus.cert_file", bus.cert_file);
+    keep!("bus.key_file", bus.key_file);
+    keep!("bus.queue", bus.queue);
+    keep!("bus.contact_email", bus.contact_email);
+    keep!("state.dir", state.dir);
+    (new, changed)
 }
 
 fn reload(inputs: &Inputs, settings_tx: &watch::Sender<Arc<Settings>>, log: &LogHandle) {
@@ -164,13 +158,13 @@ fn reload(inputs: &Inputs, settings_tx: &watch::Sender<Arc<Settings>>, log: &Log
         Err(e) => error!(error = %e, "reload failed; keeping the running configuration"),
         Ok(new) => {
             let running = settings_tx.borrow().clone();
-            for key in restart_only_changes(&running, &new) {
+            let (new, needs_restart) = keep_restart_only(&running, new);
+            for key in needs_restart {
                 warn!(
                     key,
                     "changed in the configuration; takes effect after a restart"
                 );
             }
-            let new = keep_restart_only(&running, new);
             match log.set_level(&new.log.level) {
                 Ok(true) => info!(level = %new.log.level, "log level applied"),
                 Ok(false) => info!("RUST_LOG is set; log level left as it is"),
@@ -207,15 +201,12 @@ mod tests {
             ("FEDFLOW_BUS__TOPICS", "buildsys.tag"),
             ("FEDFLOW_BUS__PREFETCH", "5"),
         ]);
-        assert_eq!(
-            restart_only_changes(&running, &new),
-            vec!["bus.url", "state.dir"]
-        );
-        let applied = keep_restart_only(&running, new);
+        let (applied, needs_restart) = keep_restart_only(&running, new);
+        assert_eq!(needs_restart, vec!["bus.url", "state.dir"]);
         assert_eq!(applied.bus.url, running.bus.url);
         assert_eq!(applied.state.dir, running.state.dir);
         assert_eq!(applied.bus.topics, vec!["buildsys.tag"]);
         assert_eq!(applied.bus.prefetch, 5);
-        assert!(restart_only_changes(&running, &running).is_empty());
+        assert!(keep_restart_only(&running, running.clone()).1.is_empty());
     }
 }

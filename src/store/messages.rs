@@ -95,6 +95,14 @@ fn seen_value(received_at: u64, outcome: u8) -> [u8; 9] {
     value
 }
 
+/// When a dedupe entry was written (see [`seen_value`]).
+fn seen_received_at(value: &[u8]) -> u64 {
+    value
+        .get(..8)
+        .and_then(|raw| <[u8; 8]>::try_from(raw).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
 fn recent_key(topic: &str, slot: u64) -> Vec<u8> {
     let mut key = topic.as_bytes().to_vec();
     key.push(0);
@@ -260,10 +268,7 @@ impl Store {
         let mut removed = 0;
         for entry in self.seen.iter() {
             let (id, value) = entry?;
-            let received_at = value
-                .get(..8)
-                .and_then(|raw| <[u8; 8]>::try_from(raw).ok())
-                .map_or(0, u64::from_be_bytes);
+            let received_at = seen_received_at(&value);
             // compare_and_swap: an id seen again since the scan read it keeps its newer entry.
             if received_at < cutoff
                 && self
