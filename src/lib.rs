@@ -7,5 +7,6 @@ pub mod config;
 pub mod daemon;
 pub mod logging;
 pub mod message;
+pub mod pipeline;
 pub mod status;
 pub mod store;

@@ -83,7 +83,20 @@ pub struct StatusReport {
     pub bus: Option<BusReport>,
     pub messages: Counters,
     pub store: StoreReport,
+    #[serde(default)]
+    pub pipelines: PipelineReport,
     pub recent: Vec<RecentEvent>,
+}
+
+/// Pipelines at a glance: how many there are, and the active ones by state (with those waiting to retry).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PipelineReport {
+    pub total: u64,
+    pub active_by_state: std::collections::BTreeMap<String, u64>,
+    /// Active pipelines whose last remote step failed and will be retried.
+    pub retrying: u64,
+    /// Work items queued by the consume path and not yet applied.
+    pub inbox: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,6 +155,7 @@ impl StatusReport {
                 dir: store.dir().display().to_string(),
                 size_bytes: store.size_on_disk()?,
             },
+            pipelines: pipeline_report(store)?,
             recent: store.recent_events(RECENT_IN_REPORT)?,
         })
     }
@@ -161,11 +175,30 @@ impl StatusReport {
             .bus
             .as_ref()
             .map_or((String::new(), 0), |b| (b.queue.clone(), b.acked));
+        let active: u64 = self.pipelines.active_by_state.values().sum();
         format!(
-            "{connection}; queue {queue}; received {}, acked {acked}, rejected {}, duplicates {}",
-            m.received, m.rejected, m.duplicates
+            "{connection}; queue {queue}; received {}, acked {acked}, rejected {}, duplicates {}; pipelines {} ({active} active, {} retrying)",
+            m.received, m.rejected, m.duplicates, self.pipelines.total, self.pipelines.retrying
         )
     }
+}
+
+fn pipeline_report(store: &Store) -> Result<PipelineReport, StoreError> {
+    let mut report = PipelineReport {
+        total: store.pipeline_count() as u64,
+        inbox: store.inbox_len() as u64,
+        ..PipelineReport::default()
+    };
+    for pipeline in store.active_pipelines()? {
+        *report
+            .active_by_state
+            .entry(pipeline.stage.name().to_owned())
+            .or_default() += 1;
+        if pipeline.retry.is_some() {
+            report.retrying += 1;
+        }
+    }
+    Ok(report)
 }
 
 pub fn unix_now() -> u64 {

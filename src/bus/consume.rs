@@ -3,7 +3,9 @@
 
 use super::session::{self, Session};
 use super::{Bus, BusError, SessionEnd};
+use crate::config::Settings;
 use crate::message::{self, incoming_from_delivery};
+use crate::pipeline;
 use crate::status::LiveStatus;
 use crate::store::{Disposition, Record, Store};
 use futures_lite::StreamExt;
@@ -19,6 +21,8 @@ pub struct BatchOutcome {
     pub duplicates: u64,
     pub rejected: u64,
     pub acked: u64,
+    /// Items queued for the pipeline engine.
+    pub work_queued: u64,
 }
 
 pub(super) async fn run(
@@ -64,14 +68,10 @@ pub(super) async fn run(
             }
         }
         let settings = bus.settings.borrow().clone();
-        process_batch(
-            &bus.store,
-            &bus.live,
-            &batch,
-            &settings.bus.topic_prefix,
-            settings.bus.max_body_bytes,
-        )
-        .await?;
+        let outcome = process_batch(&bus.store, &bus.live, &batch, &settings).await?;
+        if outcome.work_queued > 0 {
+            bus.work_ready.notify_one();
+        }
         if let Some(e) = pending_error {
             return Err(e.into());
         }
@@ -125,15 +125,23 @@ enum Settle {
     Reject,
 }
 
-fn record_for(delivery: &Delivery, topic_prefix: &str, max_body_bytes: u64) -> (Record, Settle) {
+fn record_for(
+    delivery: &Delivery,
+    store: &Store,
+    settings: &Settings,
+) -> Result<(Record, Settle), BusError> {
+    let topic_prefix = settings.bus.topic_prefix.as_str();
     let incoming = incoming_from_delivery(delivery);
     let message_id = incoming.message_id;
-    let limit = usize::try_from(max_body_bytes).unwrap_or(usize::MAX);
-    match message::decode(incoming, topic_prefix, limit) {
+    let limit = usize::try_from(settings.bus.max_body_bytes).unwrap_or(usize::MAX);
+    let record = match message::decode(incoming, topic_prefix, limit) {
         Ok(decoded) => {
+            let work =
+                pipeline::work::select(settings, store, &decoded.envelope.id, &decoded.event)?;
             let record = Record::Event {
                 kind: decoded.event.kind().to_owned(),
                 summary: decoded.event.summary(),
+                work: work.map(|w| w.encode()),
                 message_id: decoded.envelope.id,
                 topic: decoded.envelope.topic,
                 sent_at: decoded.envelope.sent_at,
@@ -167,7 +175,8 @@ fn record_for(delivery: &Delivery, topic_prefix: &str, max_body_bytes: u64) -> (
             };
             (record, settle)
         }
-    }
+    };
+    Ok(record)
 }
 
 /// Decodes a batch, commits it in one transaction, flushes, then rejects the bad deliveries and acks the
@@ -176,20 +185,26 @@ pub async fn process_batch(
     store: &Store,
     live: &LiveStatus,
     batch: &[Delivery],
-    topic_prefix: &str,
-    max_body_bytes: u64,
+    settings: &Settings,
 ) -> Result<BatchOutcome, BusError> {
     let mut records = Vec::with_capacity(batch.len());
     let mut settles = Vec::with_capacity(batch.len());
+    let mut work_queued = 0;
     for delivery in batch {
-        let (record, settle) = record_for(delivery, topic_prefix, max_body_bytes);
+        let (record, settle) = record_for(delivery, store, settings)?;
+        if matches!(record, Record::Event { work: Some(_), .. }) {
+            work_queued += 1;
+        }
         records.push(record);
         settles.push(settle);
     }
     let dispositions = store.commit_batch(&records)?;
     store.flush().await?;
 
-    let mut outcome = BatchOutcome::default();
+    let mut outcome = BatchOutcome {
+        work_queued,
+        ..BatchOutcome::default()
+    };
     let mut last_ack = None;
     for ((delivery, settle), disposition) in batch.iter().zip(&settles).zip(&dispositions) {
         match disposition {

@@ -66,6 +66,8 @@ pub struct Bus {
     pub live: Arc<LiveStatus>,
     pub settings: watch::Receiver<Arc<Settings>>,
     pub shutdown: watch::Receiver<bool>,
+    /// Woken after a batch that queued pipeline work is durable.
+    pub work_ready: Arc<tokio::sync::Notify>,
 }
 
 impl Bus {

@@ -3,8 +3,9 @@
 //! Order, later wins: built-in defaults → `/usr/lib/fedflow/config.d/*.toml` → `/etc/fedflow/config.d/*.toml`
 //! (each directory in file-name order) → each `--config PATH` → `FEDFLOW_<SECTION>__<KEY>` variables.
 
-use super::fragment::Fragment;
+use super::fragment::{Fragment, PackageFragment};
 use super::settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings};
+use super::workflow::{self, PackageRule, Rejected};
 use super::{
     DEFAULT_BUS_URL, DEFAULT_CA_FILE, DEFAULT_CERT_FILE, DEFAULT_KEY_FILE, DEFAULT_STATE_DIR,
     DEFAULT_TOPICS, SYSTEM_CONFIG_DIRS,
@@ -51,7 +52,7 @@ pub enum ConfigError {
     Environment { var: String, message: String },
     #[error("key `{key}` (from {origin}): {message}")]
     Invalid {
-        key: &'static str,
+        key: String,
         origin: String,
         message: String,
     },
@@ -74,10 +75,13 @@ pub fn load(inputs: &Inputs) -> Result<Settings, ConfigError> {
             path: path.clone(),
             source,
         })?;
-        toml::from_str::<Fragment>(&text).map_err(|e| ConfigError::Parse {
+        let fragment = toml::from_str::<Fragment>(&text).map_err(|e| ConfigError::Parse {
             path: path.clone(),
             message: e.to_string().trim_end().to_owned(),
         })?;
+        for package in fragment.package.unwrap_or_default() {
+            layers.packages.push((path.clone(), package));
+        }
         if let Ok(table) = toml::from_str::<toml::Table>(&text) {
             layers.files.push((path.clone(), table));
         }
@@ -104,7 +108,7 @@ pub fn load(inputs: &Inputs) -> Result<Settings, ConfigError> {
 
     let merged = builder.build()?;
     let fragment: Fragment = merged.try_deserialize()?;
-    validate(fragment, &layers, &inputs.env)
+    validate(fragment, &mut layers, &inputs.env)
 }
 
 /// Which sources set which keys, to say where a rejected value came from. (`config` keeps origins too, but
@@ -113,6 +117,8 @@ pub fn load(inputs: &Inputs) -> Result<Settings, ConfigError> {
 struct Layers {
     files: Vec<(PathBuf, toml::Table)>,
     env_vars: Vec<String>,
+    /// `[[package]]` entries are collected from every file, not replaced by the last file's list.
+    packages: Vec<(PathBuf, PackageFragment)>,
 }
 
 impl Layers {
@@ -194,9 +200,9 @@ fn environment_source(vars: HashMap<String, String>) -> Environment {
         .source(Some(vars))
 }
 
-fn invalid(layers: &Layers, key: &'static str, message: impl Into<String>) -> ConfigError {
+fn invalid(layers: &Layers, key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
-        key,
+        key: key.to_owned(),
         origin: layers.origin(key),
         message: message.into(),
     }
@@ -209,7 +215,7 @@ fn non_empty_path(path: Option<PathBuf>) -> Option<PathBuf> {
 
 fn validate(
     fragment: Fragment,
-    layers: &Layers,
+    layers: &mut Layers,
     env: &BTreeMap<String, String>,
 ) -> Result<Settings, ConfigError> {
     let bus = fragment.bus.unwrap_or_default();
@@ -343,5 +349,33 @@ fn validate(
             retention: Duration::from_secs(u64::from(retention_days) * 86_400),
         },
         log: LogSettings { level },
+        koji: workflow::koji(fragment.koji.unwrap_or_default())
+            .map_err(|r| from_rejected(layers, r))?,
+        distgit: workflow::distgit(fragment.distgit.unwrap_or_default())
+            .map_err(|r| from_rejected(layers, r))?,
+        bodhi: workflow::bodhi(fragment.bodhi.unwrap_or_default())
+            .map_err(|r| from_rejected(layers, r))?,
+        reconcile: workflow::reconcile(fragment.reconcile.unwrap_or_default())
+            .map_err(|r| from_rejected(layers, r))?,
+        packages: packages(std::mem::take(&mut layers.packages))?,
     })
+}
+
+fn from_rejected(layers: &Layers, rejected: Rejected) -> ConfigError {
+    invalid(layers, &rejected.key, rejected.message)
+}
+
+/// Validates the `[[package]]` entries of all files in order; a later entry for a name replaces the earlier one.
+fn packages(entries: Vec<(PathBuf, PackageFragment)>) -> Result<Vec<PackageRule>, ConfigError> {
+    let mut rules: Vec<PackageRule> = Vec::new();
+    for (index, (path, fragment)) in entries.into_iter().enumerate() {
+        let rule = workflow::package(index, fragment).map_err(|r| ConfigError::Invalid {
+            key: r.key,
+            origin: path.display().to_string(),
+            message: r.message,
+        })?;
+        rules.retain(|existing| existing.name != rule.name);
+        rules.push(rule);
+    }
+    Ok(rules)
 }

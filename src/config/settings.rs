@@ -1,5 +1,8 @@
 //! Validated settings: the plain data the rest of fedflow runs on.
 
+use super::workflow::{
+    BodhiSettings, DistGitSettings, KojiSettings, PackageRule, ReconcileSettings,
+};
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::path::PathBuf;
@@ -10,6 +13,19 @@ pub struct Settings {
     pub bus: BusSettings,
     pub state: StateSettings,
     pub log: LogSettings,
+    pub koji: KojiSettings,
+    pub distgit: DistGitSettings,
+    pub bodhi: BodhiSettings,
+    pub reconcile: ReconcileSettings,
+    /// Central `[[package]]` rules, from all files (a later entry for the same name replaces an earlier one).
+    #[serde(rename = "package")]
+    pub packages: Vec<PackageRule>,
+}
+
+impl Settings {
+    pub fn package(&self, name: &str) -> Option<&PackageRule> {
+        self.packages.iter().find(|rule| rule.name == name)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -8,6 +8,7 @@ mod signals;
 use crate::bus::Bus;
 use crate::config::{self, Inputs, Settings};
 use crate::logging::LogHandle;
+use crate::pipeline::{Engine, Remotes};
 use crate::status::{BusState, LiveStatus, StatusReport};
 use crate::store::Store;
 use anyhow::Context;
@@ -37,7 +38,7 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
     let socket = control::socket_path(&state_dir);
     let listener = control::bind(&socket)
         .with_context(|| format!("binding the control socket {}", socket.display()))?;
-    let control_task = tokio::spawn(control::serve(listener, store.clone(), live.clone()));
+
     let mut signals = signals::listen().context("installing signal handlers")?;
 
     info!(
@@ -48,14 +49,31 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
         "fedflow starting"
     );
 
+    let remotes = Remotes::from_settings(&settings)?;
     let (settings_tx, settings_rx) = watch::channel(Arc::new(settings));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let work_ready = Arc::new(tokio::sync::Notify::new());
+    let control_task = tokio::spawn(control::serve(
+        listener,
+        store.clone(),
+        live.clone(),
+        work_ready.clone(),
+    ));
     let bus = Bus {
         store: store.clone(),
         live: live.clone(),
         settings: settings_rx,
         shutdown: shutdown_rx,
+        work_ready: work_ready.clone(),
     };
+    let engine = Engine {
+        store: store.clone(),
+        remotes,
+        settings: settings_tx.subscribe(),
+        shutdown: shutdown_tx.subscribe(),
+        work_ready: work_ready.clone(),
+    };
+    let mut engine_task = tokio::spawn(engine.run());
     let mut bus_task = tokio::spawn(bus.run());
     let mut bus_state = live.bus.subscribe();
     let mut ready_sent = false;
@@ -97,6 +115,13 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
                     Err(e) => warn!(error = %e, "purge task failed"),
                 }
             }
+            result = &mut engine_task => {
+                break match result {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(anyhow::Error::new(e).context("the pipeline engine stopped")),
+                    Err(e) => Err(anyhow::Error::new(e).context("the pipeline engine failed")),
+                };
+            }
             result = &mut bus_task => {
                 break match result {
                     Ok(Ok(())) => Ok(()),
@@ -118,6 +143,12 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
                 bus_task.abort();
             }
         }
+    }
+    // Pipeline steps in flight are abandoned: each left its pipeline in a stored state the next start resumes
+    // from (a submission is searched for before it is repeated).
+    if !engine_task.is_finished() {
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut engine_task).await;
+        engine_task.abort();
     }
     control_task.abort();
     let _ = std::fs::remove_file(&socket);
@@ -148,6 +179,16 @@ fn keep_restart_only(running: &Settings, mut new: Settings) -> (Settings, Vec<&'
     keep!("bus.queue", bus.queue);
     keep!("bus.contact_email", bus.contact_email);
     keep!("state.dir", state.dir);
+    // The network clients are built once at start.
+    keep!("koji.hub", koji.hub);
+    keep!("koji.auth", koji.auth);
+    keep!("koji.ca_file", koji.ca_file);
+    keep!("koji.timeout_seconds", koji.timeout);
+    keep!("koji.max_in_flight", koji.max_in_flight);
+    keep!("distgit.url", distgit.url);
+    keep!("distgit.timeout_seconds", distgit.timeout);
+    keep!("bodhi.url", bodhi.url);
+    keep!("bodhi.timeout_seconds", bodhi.timeout);
     (new, changed)
 }
 

@@ -29,6 +29,8 @@ pub enum Record {
         sent_at: Option<String>,
         kind: String,
         summary: String,
+        /// Work for the pipeline engine, queued in the inbox with the message (JSON).
+        work: Option<Vec<u8>>,
     },
     /// Input that was refused; `message_id` is absent when the message had none.
     Rejected {
@@ -141,8 +143,16 @@ impl Store {
     /// Records a batch in one transaction (not yet flushed) and says what became of each record.
     pub fn commit_batch(&self, records: &[Record]) -> Result<Vec<Disposition>, StoreError> {
         let received_at = now_secs();
-        let result =
-            (&self.seen, &self.counters, &self.recent).transaction(|(seen, counters, recent)| {
+        // Inbox keys are taken up front: sled's id generator is not part of the transaction.
+        let mut inbox_keys = Vec::new();
+        for record in records {
+            if matches!(record, Record::Event { work: Some(_), .. }) {
+                inbox_keys.push(self.db.generate_id()?);
+            }
+        }
+        let result = (&self.seen, &self.counters, &self.recent, &self.inbox).transaction(
+            |(seen, counters, recent, inbox)| {
+                let mut inbox_keys = inbox_keys.iter();
                 let mut counts = CounterDeltas {
                     tree: counters,
                     values: HashMap::new(),
@@ -164,7 +174,11 @@ impl Store {
                             sent_at,
                             kind,
                             summary,
+                            work,
                         } => {
+                            if let (Some(work), Some(key)) = (work, inbox_keys.next()) {
+                                inbox.insert(&key.to_be_bytes(), work.as_slice())?;
+                            }
                             seen.insert(
                                 message_id.as_bytes(),
                                 &seen_value(received_at, OUTCOME_RECORDED),
@@ -206,7 +220,8 @@ impl Store {
                 }
                 counts.write()?;
                 Ok(dispositions)
-            });
+            },
+        );
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),

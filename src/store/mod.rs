@@ -5,8 +5,10 @@
 //! version; a store written by a newer fedflow is refused rather than misread.
 
 mod messages;
+mod pipelines;
 
 pub use messages::{Counters, Disposition, RecentEvent, Record};
+pub use pipelines::Created;
 
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -67,6 +69,13 @@ pub struct Store {
     seen: sled::Tree,
     counters: sled::Tree,
     recent: sled::Tree,
+    inbox: sled::Tree,
+    pipelines: sled::Tree,
+    /// `push\0<key>`, `task\0<id>`, `source\0<url>\0<target>` → pipeline id.
+    pipeline_index: sled::Tree,
+    pipeline_active: sled::Tree,
+    builds: sled::Tree,
+    cache: sled::Tree,
     // Held for the life of the store: dropping it releases the directory for the next process.
     _lock: File,
 }
@@ -109,6 +118,12 @@ impl Store {
             seen: db.open_tree("seen")?,
             counters: db.open_tree("counters")?,
             recent: db.open_tree("recent")?,
+            inbox: db.open_tree("inbox")?,
+            pipelines: db.open_tree("pipelines")?,
+            pipeline_index: db.open_tree("pipeline_index")?,
+            pipeline_active: db.open_tree("pipeline_active")?,
+            builds: db.open_tree("builds")?,
+            cache: db.open_tree("cache")?,
             db,
             _lock: lock,
         };

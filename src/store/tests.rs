@@ -11,6 +11,7 @@ fn event(id: &str, topic: &str) -> Record {
         sent_at: Some("2026-01-01T00:00:00+00:00".to_owned()),
         kind: "koji_tag".to_owned(),
         summary: format!("summary of {id}"),
+        work: None,
     }
 }
 

@@ -1,5 +1,7 @@
 //! The command line: argument parsing and one function per subcommand.
 
+mod pipelines;
+
 use crate::config::{self, Inputs, Settings};
 use crate::daemon::{self, control};
 use crate::logging::{self, FilterSource};
@@ -45,6 +47,30 @@ pub enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+    /// List pipelines (dist-git push → Koji build) with their state and history, newest first.
+    Pipelines {
+        /// Only this package.
+        #[arg(long)]
+        package: Option<String>,
+        /// Only this branch.
+        #[arg(long)]
+        branch: Option<String>,
+        /// Only this state (received, skipped, submitting, would_submit, submitted, building, built, failed,
+        /// canceled).
+        #[arg(long)]
+        state: Option<String>,
+        /// Show at most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a failed or canceled pipeline back through the policy and Koji.
+    Retry {
+        /// The pipeline's id, as `fedflow pipelines` shows it.
+        id: u64,
     },
 }
 
@@ -103,6 +129,39 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => check_config(&inputs),
+        Command::Pipelines {
+            package,
+            branch,
+            state,
+            limit,
+            json,
+        } => {
+            let settings = config::load(&inputs).context("loading the configuration")?;
+            let filter = pipelines::Filter {
+                package,
+                branch,
+                state,
+                limit,
+            };
+            let list = runtime()?.block_on(pipelines::list(&settings, &filter))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print!("{}", pipelines::render(&list, &settings.koji.weburl));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retry { id } => {
+            let settings = config::load(&inputs).context("loading the configuration")?;
+            let pipeline = runtime()?
+                .block_on(pipelines::retry(&settings, id))
+                .with_context(|| format!("retrying pipeline {id}"))?;
+            println!(
+                "pipeline {} ({}) is queued again",
+                pipeline.id, pipeline.key
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Status { json } => {
             let settings = config::load(&inputs).context("loading the configuration")?;
             let report = runtime()?.block_on(status_report(&settings))?;
@@ -225,6 +284,20 @@ fn render_status(report: &StatusReport) -> String {
     for (reason, count) in &m.rejected_by_reason {
         let _ = writeln!(out, "          {count:>8}  rejected: {reason}");
     }
+    let p = &report.pipelines;
+    let active = p
+        .active_by_state
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect::<Vec<_>>();
+    let _ = writeln!(
+        out,
+        "pipelines: {} in all; active: {}; retrying {}; inbox {}",
+        p.total,
+        if active.is_empty() { "none".to_owned() } else { active.join(", ") },
+        p.retrying,
+        p.inbox
+    );
     let _ = writeln!(
         out,
         "store:    {} ({} bytes)",

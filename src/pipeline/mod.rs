@@ -1,0 +1,57 @@
+//! Pipelines: a dist-git push carried to a Koji build. This module owns the lifecycle ([`state`]), what the
+//! consume path hands over ([`work`]), the policy that decides whether a push is built, and the engine that
+//! drives pipelines through Koji and the reconciler that catches what messages missed.
+
+mod engine;
+mod follow;
+pub mod policy;
+mod state;
+mod steps;
+pub mod work;
+
+pub use engine::{Engine, Remotes};
+pub use follow::BuildRecord;
+
+pub use state::{
+    Pipeline, PushFacts, PushKey, RetryState, Stage, Transition, TransitionError,
+};
+
+use crate::store::Store;
+
+/// Unix seconds now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Puts a failed or canceled pipeline back to the policy (`fedflow retry`); the engine picks it up.
+pub fn requeue(store: &Store, id: u64, by: &str) -> anyhow::Result<Pipeline> {
+    let now = unix_now();
+    match store.update_pipeline(id, None, |pipeline| pipeline.requeue(by, now))? {
+        None => anyhow::bail!("there is no pipeline {id}"),
+        Some((_, Err(refused))) => Err(refused.into()),
+        Some((pipeline, Ok(()))) => Ok(pipeline),
+    }
+}
+
+/// Logs an event with the pipeline's journal fields (`PACKAGE`, `BRANCH`, `COMMIT`, `KOJI_TASK_ID`, `NVR`)
+/// on the event itself: journald keeps span fields only under `S<n>_` prefixes.
+macro_rules! pipeline_event {
+    ($level:ident, $pipeline:expr, $($rest:tt)+) => {{
+        let p: &$crate::pipeline::Pipeline = &$pipeline;
+        tracing::$level!(
+            pipeline = p.id,
+            package = %p.key.package,
+            branch = %p.key.branch,
+            commit = %p.key.commit,
+            koji_task_id = p.stage.task_id(),
+            nvr = p.stage.nvr(),
+            $($rest)+
+        )
+    }};
+}
+pub(crate) use pipeline_event;
+
+#[cfg(test)]
+mod tests;

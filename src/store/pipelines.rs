@@ -1,0 +1,295 @@
+//! Pipelines and the work inbox.
+//!
+//! The consume path drops work items (a relevant push, a build state change) into the `inbox` tree in the
+//! same transaction that records the message, so acknowledging a message never loses its work. The pipeline
+//! engine takes items out of the inbox in the same transaction that applies them to a pipeline.
+//! Pipelines are kept as JSON under their id, with indexes by push key, by Koji task, by (source, target)
+//! and a set of the ones still active.
+
+use super::{Store, StoreError};
+use crate::pipeline::{Pipeline, PushKey};
+use serde::{Serialize, de::DeserializeOwned};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+type Abort = ConflictableTransactionError<StoreError>;
+
+const PIPELINE_SEQ_KEY: &[u8] = b"pipeline_seq";
+
+/// What [`Store::create_pipeline`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New(Pipeline),
+    /// A pipeline for this push existed already (the same push seen twice).
+    Existing(u64),
+}
+
+pub(super) fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
+        dir: Default::default(),
+        what: format!("cannot encode {what}: {e}"),
+    })
+}
+
+fn decode<T: DeserializeOwned>(raw: &[u8], what: &str) -> Result<T, StoreError> {
+    serde_json::from_slice(raw).map_err(|e| StoreError::Corrupt {
+        dir: Default::default(),
+        what: format!("cannot decode {what}: {e}"),
+    })
+}
+
+fn id_key(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+fn id_from(raw: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(raw).ok().map(u64::from_be_bytes)
+}
+
+fn source_key(source_url: &str, target: &str) -> Vec<u8> {
+    format!("{source_url}\0{target}").into_bytes()
+}
+
+pub(super) fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn unwrap_tx<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    result.map_err(|e| match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Sled(e),
+    })
+}
+
+/// Writes a pipeline and brings its indexes in line with its stage.
+fn write_pipeline(
+    trees: (&TransactionalTree, &TransactionalTree, &TransactionalTree),
+    pipeline: &Pipeline,
+) -> Result<(), Abort> {
+    let (pipelines, index, active) = trees;
+    let raw = encode(pipeline, "pipeline").map_err(Abort::Abort)?;
+    pipelines.insert(&id_key(pipeline.id), raw)?;
+    let id = id_key(pipeline.id);
+    if let Some(task_id) = pipeline.stage.task_id() {
+        index.insert(format!("task\0{task_id}").as_bytes(), &id)?;
+    }
+    if let Some(target) = pipeline.stage.target() {
+        let mut key = b"source\0".to_vec();
+        key.extend(source_key(&pipeline.source_url, target));
+        index.insert(key, &id)?;
+    }
+    if pipeline.stage.is_terminal() {
+        active.remove(&id)?;
+    } else {
+        active.insert(&id, &[])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Queues work for the pipeline engine outside of a message batch (tests, `fedflow retry`).
+    pub fn push_inbox(&self, item: &[u8]) -> Result<u64, StoreError> {
+        let key = self.db.generate_id()?;
+        self.inbox.insert(id_key(key), item)?;
+        Ok(key)
+    }
+
+    /// The oldest `limit` inbox items, oldest first.
+    pub fn inbox_items(&self, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut items = Vec::new();
+        for entry in self.inbox.iter().take(limit) {
+            let (key, value) = entry?;
+            if let Some(key) = id_from(&key) {
+                items.push((key, value.to_vec()));
+            }
+        }
+        Ok(items)
+    }
+
+    pub fn pipeline_count(&self) -> usize {
+        self.pipelines.len()
+    }
+
+    pub fn inbox_len(&self) -> usize {
+        self.inbox.len()
+    }
+
+    /// Drops an inbox item that needs no pipeline change (not ours, or not decodable).
+    pub fn remove_inbox(&self, key: u64) -> Result<(), StoreError> {
+        self.inbox.remove(id_key(key))?;
+        Ok(())
+    }
+
+    /// Creates the pipeline of a push unless one exists for its key, and takes the inbox item out, atomically.
+    pub fn create_pipeline(
+        &self,
+        key: &PushKey,
+        inbox_key: Option<u64>,
+        make: impl Fn(u64) -> Pipeline,
+    ) -> Result<Created, StoreError> {
+        let encoded_key = key.encode();
+        let result = (
+            &self.pipelines,
+            &self.pipeline_index,
+            &self.pipeline_active,
+            &self.inbox,
+            &self.meta,
+        )
+            .transaction(|(pipelines, index, active, inbox, meta)| {
+                if let Some(key) = inbox_key {
+                    inbox.remove(&id_key(key))?;
+                }
+                let mut push_key = b"push\0".to_vec();
+                push_key.extend_from_slice(&encoded_key);
+                if let Some(existing) = index.get(&push_key)? {
+                    return Ok(Created::Existing(id_from(&existing).unwrap_or(0)));
+                }
+                // Consecutive ids: they are what an operator types (`fedflow retry 17`).
+                let id = meta
+                    .get(PIPELINE_SEQ_KEY)?
+                    .and_then(|raw| id_from(&raw))
+                    .unwrap_or(0)
+                    + 1;
+                meta.insert(PIPELINE_SEQ_KEY, &id_key(id))?;
+                let pipeline = make(id);
+                index.insert(push_key, &id_key(id))?;
+                write_pipeline((pipelines, index, active), &pipeline)?;
+                Ok(Created::New(pipeline))
+            });
+        unwrap_tx(result)
+    }
+
+    /// Applies `change` to pipeline `id` (and takes inbox item `inbox_key` out) in one transaction. `change`
+    /// may run more than once on conflicts, so it must not have side effects. Returns the pipeline as
+    /// written and what `change` returned, or `None` if there is no such pipeline.
+    pub fn update_pipeline<T>(
+        &self,
+        id: u64,
+        inbox_key: Option<u64>,
+        change: impl Fn(&mut Pipeline) -> T,
+    ) -> Result<Option<(Pipeline, T)>, StoreError> {
+        let result = (
+            &self.pipelines,
+            &self.pipeline_index,
+            &self.pipeline_active,
+            &self.inbox,
+        )
+            .transaction(|(pipelines, index, active, inbox)| {
+                if let Some(key) = inbox_key {
+                    inbox.remove(&id_key(key))?;
+                }
+                let Some(raw) = pipelines.get(id_key(id))? else {
+                    return Ok(None);
+                };
+                let mut pipeline: Pipeline = decode(&raw, "pipeline").map_err(Abort::Abort)?;
+                let outcome = change(&mut pipeline);
+                write_pipeline((pipelines, index, active), &pipeline)?;
+                Ok(Some((pipeline, outcome)))
+            });
+        unwrap_tx(result)
+    }
+
+    pub fn pipeline(&self, id: u64) -> Result<Option<Pipeline>, StoreError> {
+        self.pipelines
+            .get(id_key(id))?
+            .map(|raw| decode(&raw, "pipeline"))
+            .transpose()
+    }
+
+    fn pipeline_by_index(&self, key: &[u8]) -> Result<Option<Pipeline>, StoreError> {
+        match self.pipeline_index.get(key)?.and_then(|raw| id_from(&raw)) {
+            Some(id) => self.pipeline(id),
+            None => Ok(None),
+        }
+    }
+
+    pub fn pipeline_by_push(&self, key: &PushKey) -> Result<Option<Pipeline>, StoreError> {
+        let mut index_key = b"push\0".to_vec();
+        index_key.extend(key.encode());
+        self.pipeline_by_index(&index_key)
+    }
+
+    pub fn pipeline_by_task(&self, task_id: i64) -> Result<Option<Pipeline>, StoreError> {
+        self.pipeline_by_index(format!("task\0{task_id}").as_bytes())
+    }
+
+    /// The pipeline that builds `source_url` in `target`: how a build is matched when its task id was lost.
+    pub fn pipeline_by_source(
+        &self,
+        source_url: &str,
+        target: &str,
+    ) -> Result<Option<Pipeline>, StoreError> {
+        let mut key = b"source\0".to_vec();
+        key.extend(source_key(source_url, target));
+        self.pipeline_by_index(&key)
+    }
+
+    /// Pipelines not yet in a terminal stage, oldest first.
+    pub fn active_pipelines(&self) -> Result<Vec<Pipeline>, StoreError> {
+        let mut found = Vec::new();
+        for entry in self.pipeline_active.iter() {
+            let (key, _) = entry?;
+            if let Some(pipeline) = id_from(&key).map(|id| self.pipeline(id)).transpose()? {
+                found.extend(pipeline);
+            }
+        }
+        Ok(found)
+    }
+
+    /// All pipelines, newest first, at most `limit`.
+    pub fn pipelines(&self, limit: usize) -> Result<Vec<Pipeline>, StoreError> {
+        let mut found = Vec::new();
+        for entry in self.pipelines.iter().rev().take(limit) {
+            let (_, raw) = entry?;
+            found.push(decode(&raw, "pipeline")?);
+        }
+        Ok(found)
+    }
+
+    /// A cached document (a `.packit.yaml`, Bodhi's releases) and when it was stored (Unix seconds).
+    pub fn cached(&self, key: &str) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Ok(self.cache.get(key.as_bytes())?.and_then(|raw| {
+            let stored_at = raw
+                .get(..8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)?;
+            Some((stored_at, raw.get(8..)?.to_vec()))
+        }))
+    }
+
+    pub fn cache(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut raw = now_secs().to_be_bytes().to_vec();
+        raw.extend_from_slice(value);
+        self.cache.insert(key.as_bytes(), raw)?;
+        Ok(())
+    }
+
+    /// Forgets every cached entry whose key starts with `prefix`.
+    pub fn uncache_prefix(&self, prefix: &str) -> Result<(), StoreError> {
+        for entry in self.cache.scan_prefix(prefix.as_bytes()) {
+            let (key, _) = entry?;
+            self.cache.remove(key)?;
+        }
+        Ok(())
+    }
+
+    /// Records a Koji build of a watched package (ours or anyone's), keyed by build id.
+    pub fn record_build<T: Serialize>(&self, build_id: i64, build: &T) -> Result<(), StoreError> {
+        self.builds
+            .insert(build_id.to_be_bytes(), encode(build, "build")?)?;
+        Ok(())
+    }
+
+    pub fn build_record<T: DeserializeOwned>(
+        &self,
+        build_id: i64,
+    ) -> Result<Option<T>, StoreError> {
+        self.builds
+            .get(build_id.to_be_bytes())?
+            .map(|raw| decode(&raw, "build"))
+            .transpose()
+    }
+}

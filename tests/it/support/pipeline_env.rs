@@ -1,0 +1,229 @@
+//! One end-to-end setup for pipeline tests: the shared broker, a fake Koji hub (HTTPS, client certificate
+//! login), a fake dist-git and a fake Bodhi, a fedflow instance configured against all of them, and
+//! builders for the push and build-state messages the real services publish.
+
+use super::amqp::{Publisher, connect_plain, unique_prefix};
+use super::broker::shared;
+use super::daemon::{Daemon, Instance, runtime};
+use super::fake_bodhi::FakeBodhi;
+use super::fake_distgit::FakeDistGit;
+use super::fake_koji::FakeKoji;
+use super::process::poll_until;
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+
+/// The account fedflow's client certificate logs in as on the fake hub.
+pub const PUSHER: &str = "alice";
+
+pub struct PipelineEnv {
+    pub koji: FakeKoji,
+    pub distgit: FakeDistGit,
+    pub bodhi: FakeBodhi,
+    pub instance: Instance,
+    pub prefix: String,
+    runtime: tokio::runtime::Runtime,
+    connection: lapin::Connection,
+    publisher: Publisher,
+}
+
+impl PipelineEnv {
+    /// `sections` is TOML appended to the configuration (`[[package]]` rules, overrides).
+    pub fn new(sections: &str) -> PipelineEnv {
+        Self::with_koji(sections, FakeKoji::start(), true)
+    }
+
+    /// Observe-only: no Koji credentials.
+    pub fn observe_only(sections: &str) -> PipelineEnv {
+        Self::with_koji(sections, FakeKoji::start(), false)
+    }
+
+    fn with_koji(sections: &str, koji: FakeKoji, ssl: bool) -> PipelineEnv {
+        let distgit = FakeDistGit::start();
+        let bodhi = FakeBodhi::start();
+        bodhi.set_releases(super::fake_bodhi::realistic_releases());
+        let prefix = unique_prefix();
+        let auth = if ssl {
+            format!(
+                "auth = \"ssl\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+                koji.client_cert_file().display(),
+                koji.client_key_file().display()
+            )
+        } else {
+            "auth = \"none\"\n".to_owned()
+        };
+        let config = format!(
+            "url = \"{url}\"\ntopics = [\"pagure.git.receive\", \"buildsys.build.state.change\"]\n\n\
+             [koji]\nhub = \"{hub}\"\nca_file = \"{ca}\"\n{auth}timeout_seconds = 2\nretry_max_seconds = 2\n\n\
+             [distgit]\nurl = \"{distgit}\"\n\n[bodhi]\nurl = \"{bodhi}\"\n\n\
+             [reconcile]\nafter_minutes = 0\ninterval_seconds = 1\n\n{sections}",
+            url = shared().plain_url(),
+            hub = koji.hub_url(),
+            ca = koji.ca_file().display(),
+            distgit = distgit.base_url(),
+            bodhi = bodhi.base_url(),
+        );
+        let instance = Instance::new(&config, &prefix);
+        let runtime = runtime();
+        let connection = runtime.block_on(connect_plain(&shared().plain_url()));
+        let publisher = runtime.block_on(Publisher::new(&connection));
+        PipelineEnv {
+            koji,
+            distgit,
+            bodhi,
+            instance,
+            prefix,
+            runtime,
+            connection,
+            publisher,
+        }
+    }
+
+    pub fn start(&self) -> Daemon {
+        let daemon = self.instance.start();
+        self.instance.wait_connected();
+        daemon
+    }
+
+    /// Publishes a message body under this test's topic prefix; returns its message id.
+    pub fn publish(&self, topic: &str, body: &Value) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.publish_with_id(topic, body, &id);
+        id
+    }
+
+    pub fn publish_with_id(&self, topic: &str, body: &Value, id: &str) {
+        let mut headers = Map::new();
+        headers.insert("fedora_messaging_severity".into(), json!(20));
+        headers.insert("sent-at".into(), json!("2026-11-20T10:00:00+00:00"));
+        let routing_key = format!("{}.{topic}", self.prefix);
+        let body = serde_json::to_vec(body).expect("body");
+        self.runtime.block_on(
+            self.publisher
+                .publish(&routing_key, Some(id), &headers, &body),
+        );
+    }
+
+    /// `fedflow pipelines --json` (all of them).
+    pub fn pipelines(&self) -> Vec<Value> {
+        let output = self
+            .instance
+            .command(&["pipelines", "--json", "--limit", "1000"])
+            .output()
+            .expect("run fedflow pipelines");
+        assert!(
+            output.status.success(),
+            "fedflow pipelines failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        match serde_json::from_slice(&output.stdout).expect("pipelines JSON") {
+            Value::Array(list) => list,
+            other => panic!("expected a list, got {other}"),
+        }
+    }
+
+    /// Polls `fedflow pipelines` until one pipeline of `package` is in `state`.
+    pub fn wait_pipeline(&self, package: &str, branch: &str, state: &str, timeout: Duration) -> Value {
+        let mut last = Vec::new();
+        let found = poll_until(timeout, || {
+            last = self.pipelines();
+            last.iter().any(|p| matches_pipeline(p, package, branch, state))
+        });
+        assert!(
+            found,
+            "no {package} {branch} pipeline reached {state} within {timeout:?}; pipelines: {:#}\n--- log ---\n{}",
+            Value::Array(last.clone()),
+            super::daemon::tail(&self.instance.log_path())
+        );
+        last.into_iter()
+            .find(|p| matches_pipeline(p, package, branch, state))
+            .unwrap_or(Value::Null)
+    }
+
+    pub fn close(self) {
+        let _ = self.runtime.block_on(self.connection.close(200, "done".into()));
+    }
+}
+
+fn matches_pipeline(p: &Value, package: &str, branch: &str, state: &str) -> bool {
+    p["key"]["package"] == package && p["key"]["branch"] == branch && p["stage"]["state"] == state
+}
+
+/// A 40-hex commit id derived from `seed`.
+pub fn commit(seed: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut out = String::new();
+    let mut n = 0u64;
+    while out.len() < 40 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (seed, n).hash(&mut hasher);
+        out.push_str(&format!("{:016x}", hasher.finish()));
+        n += 1;
+    }
+    out.truncate(40);
+    out
+}
+
+/// A `pagure.git.receive` body shaped like the real one of the fixtures (rpms/packit, f39), for another
+/// package, branch, commit and pusher; the `.spec` file changed.
+pub fn push_body(package: &str, branch: &str, end_commit: &str, agent: &str) -> Value {
+    let fixture = super::fixtures::fixture_messages()
+        .into_iter()
+        .find(|m| m.topic == "pagure.git.receive" && m.body["repo"]["name"] == "packit")
+        .expect("the real pagure.git.receive fixture");
+    let mut body = fixture.body;
+    body["agent"] = json!(agent);
+    body["branch"] = json!(branch);
+    body["end_commit"] = json!(end_commit);
+    body["total_commits"] = json!(1);
+    body["changed_files"] = json!({ format!("{package}.spec"): "M" });
+    body["repo"]["name"] = json!(package);
+    body["repo"]["fullname"] = json!(format!("rpms/{package}"));
+    body["repo"]["url_path"] = json!(format!("rpms/{package}"));
+    body["repo"]["full_url"] = json!(format!("https://src.fedoraproject.org/rpms/{package}"));
+    if let Some(object) = body.as_object_mut() {
+        object.remove("pull_request_id");
+    }
+    body
+}
+
+/// A push to `forks/<user>/rpms/<package>`.
+pub fn fork_push_body(package: &str, branch: &str, end_commit: &str, user: &str) -> Value {
+    let mut body = push_body(package, branch, end_commit, user);
+    body["repo"]["fullname"] = json!(format!("forks/{user}/rpms/{package}"));
+    body["repo"]["parent"] = json!({"name": package, "namespace": "rpms", "fullname": format!("rpms/{package}")});
+    body
+}
+
+/// A `buildsys.build.state.change` body for a build of `source` in `target`, shaped like the fixture's.
+pub fn build_state_body(
+    nvr: (&str, &str, &str),
+    build_id: i64,
+    task_id: i64,
+    source: &str,
+    target: &str,
+    old: Option<i64>,
+    new: i64,
+    owner: &str,
+) -> Value {
+    let fixture = super::fixtures::fixture_messages()
+        .into_iter()
+        .find(|m| {
+            m.topic == "buildsys.build.state.change" && m.body["name"] == "chromium"
+        })
+        .expect("the chromium build state fixture");
+    let mut body = fixture.body;
+    let (name, version, release) = nvr;
+    body["name"] = json!(name);
+    body["version"] = json!(version);
+    body["release"] = json!(release);
+    body["build_id"] = json!(build_id);
+    body["task_id"] = json!(task_id);
+    body["request"] = json!([source, target, {}]);
+    body["old"] = json!(old);
+    body["new"] = json!(new);
+    body["owner"] = json!(owner);
+    if let Some(object) = body.as_object_mut() {
+        object.remove("task");
+    }
+    body
+}
