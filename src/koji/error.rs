@@ -122,7 +122,7 @@ pub enum KojiError {
     #[error("Koji {method} needs a login, but this client is anonymous (observe-only)")]
     NotAuthenticated { method: String },
     /// Connecting, TLS, or the connection dropped mid-call.
-    #[error("Koji {method} at {url}: {source}")]
+    #[error("Koji {method} at {url}: {}", super::transport::error_chain(source))]
     Transport {
         method: String,
         url: String,

@@ -50,7 +50,7 @@ impl Transport {
         }
         let http = builder.build().map_err(|error| KojiError::Setup {
             hub_url: hub_url.to_owned(),
-            reason: error.to_string(),
+            reason: error_chain(&error),
         })?;
         Ok(Transport { http, timeout })
     }
@@ -184,4 +184,16 @@ fn read_ca_bundle(path: &Path) -> Result<Vec<reqwest::Certificate>, KojiError> {
         return Err(invalid("no PEM certificate in it".to_owned()));
     }
     Ok(certificates)
+}
+
+/// An error and its causes on one line ("builder error: …: …"); reqwest's own text stops at the top.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        text.push_str(": ");
+        text.push_str(&current.to_string());
+        cause = current.source();
+    }
+    text
 }
