@@ -2,13 +2,14 @@
 //! session rules (login at `/kojihub/ssllogin`, session headers, call numbers). It runs on its own
 //! thread and tokio runtime so plain `#[test]` functions can use it; dropping it shuts it down.
 //!
-//! Parts: [`hub`] (state and method semantics), [`records`] (task/build rows as the hub renders
+//! Parts: [`hub`] (state and method semantics), [`sessions`] (login and call numbers), [`records`] (task/build rows as the hub renders
 //! them), [`server`] (TLS, HTTP, injections), [`xml`] (the response writer), [`der`] (the client CN).
 
 mod der;
 mod hub;
 mod records;
 mod server;
+mod sessions;
 mod xml;
 
 use std::path::PathBuf;
