@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use std::time::Duration;
 
-use fedflow::koji::{FaultCode, KojiAuth, KojiClient, KojiError};
+use fedflow::koji::{
+    FaultCode, KojiAuth, KojiClient, KojiClientConfig, KojiError, MAX_RESPONSE_BYTES,
+};
 use fedflow::message::TaskState;
 use serde_json::json;
 
@@ -144,6 +146,45 @@ fn http_503_and_a_hang_past_the_timeout_are_transient() {
         .map(|call| call.callnum)
         .collect();
     assert_eq!(numbers, vec![Some(0), Some(1)]);
+}
+
+#[test]
+fn unparseable_and_oversized_answers_are_decode_errors() {
+    let fake = FakeKoji::start();
+    let client = ssl_client(&fake);
+    let rt = runtime();
+    let html = "<html><head><title>502 Proxy Error</title></head><body>Proxy Error</body></html>";
+    fake.inject("getBuild", Injection::RawBody(html.to_owned()));
+    let error = rt
+        .block_on(client.get_build("hello-1-1"))
+        .expect_err("html");
+    assert_eq!(error.kind(), "decode", "{error:?}");
+    assert!(!error.is_transient());
+    assert!(
+        error.to_string().contains("502 Proxy Error"),
+        "quotes the start: {error}"
+    );
+
+    let oversized = format!(
+        "<?xml version='1.0'?><methodResponse><params><param><value><string>{}</string></value></param></params></methodResponse>",
+        "x".repeat(MAX_RESPONSE_BYTES)
+    );
+    fake.inject("getBuild", Injection::RawBody(oversized));
+    let error = rt
+        .block_on(client.get_build("hello-1-1"))
+        .expect_err("too large");
+    assert_eq!(error.kind(), "decode", "{error:?}");
+    assert!(error.to_string().contains("exceeds"), "{error}");
+    assert!(error.to_string().len() < 300, "does not quote the body");
+
+    // A struct missing a field Koji always sends is a decode error naming the field.
+    let no_nvr = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><struct>\n<member>\n<name>build_id</name>\n<value><int>1</int></value>\n</member>\n</struct></value>\n</param>\n</params>\n</methodResponse>\n";
+    fake.inject("getBuild", Injection::RawBody(no_nvr.to_owned()));
+    let error = rt
+        .block_on(client.get_build("hello-1-1"))
+        .expect_err("partial build");
+    assert_eq!(error.kind(), "decode");
+    assert!(error.to_string().contains("nvr"), "{error}");
 }
 
 #[test]
@@ -327,4 +368,25 @@ fn unreadable_credentials_are_named_at_construction() {
             .contains(not_a_key.to_str().expect("utf-8")),
         "{error}"
     );
+}
+
+#[test]
+fn unreachable_hub_is_a_transient_transport_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("address").port()
+    };
+    let client = KojiClient::new(KojiClientConfig {
+        hub_url: format!("https://127.0.0.1:{port}/kojihub"),
+        ca_file: None,
+        auth: KojiAuth::Anonymous,
+        timeout: WAIT,
+    })
+    .expect("client");
+    let error = runtime()
+        .block_on(client.get_build_target("rawhide"))
+        .expect_err("nothing listens");
+    assert_eq!(error.kind(), "transport", "{error:?}");
+    assert!(error.is_transient());
+    assert!(error.to_string().contains("getBuildTarget"), "{error}");
 }

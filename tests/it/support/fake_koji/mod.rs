@@ -51,6 +51,8 @@ pub enum Injection {
     AcceptThenHang(Duration),
     /// Expire the caller's session first, so the call fails with `AuthExpired`.
     ExpireSession,
+    /// Answer HTTP 200 with this body (e.g. a proxy's HTML page, or an oversized answer).
+    RawBody(String),
 }
 
 pub struct FakeKoji {

@@ -285,6 +285,7 @@ async fn handle(
                 "<html><body>injected failure</body></html>",
             ));
         }
+        Some(Injection::RawBody(body)) => return Ok(xml_response(body)),
         Some(Injection::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Injection::AcceptThenHang(delay)) => hang = delay,
         Some(Injection::ExpireSession) => {
