@@ -89,7 +89,8 @@ impl Inner {
                         reason: format!("rejected right after a fresh login: {reason}"),
                     });
                 }
-                // Our call numbers are behind the hub's: only a new session gets a usable sequence.
+                // SequenceError: our call numbers are behind the hub's. A second AuthExpired: the
+                // renewal did not take. Either way only a new session helps; the slot stays empty.
                 Some(FaultCode::SequenceError | FaultCode::AuthExpired) => return outcome,
                 _ => {
                     *slot = Some(session);

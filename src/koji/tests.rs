@@ -406,3 +406,22 @@ fn fault_codes_round_trip_and_classify() {
     };
     assert!(!other_generic.is_already_built());
 }
+
+#[test]
+fn client_and_its_futures_can_cross_threads() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let client = super::KojiClient::new(super::KojiClientConfig {
+        hub_url: "https://127.0.0.1:9/kojihub".into(),
+        ca_file: None,
+        auth: super::KojiAuth::Anonymous,
+        timeout: std::time::Duration::from_secs(1),
+    })
+    .expect("client");
+    send_sync(&client);
+    send(&client.build("git+https://example/x.git#0", "rawhide", false));
+    send(&client.find_open_build_tasks("git+https://example/x.git#0", None));
+    send(&client.get_task_info(1));
+    assert!(!client.can_submit());
+    assert_eq!(client.hub_url(), "https://127.0.0.1:9/kojihub");
+}
