@@ -5,6 +5,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod koji;
 pub mod logging;
 pub mod message;
 pub mod pipeline;

@@ -7,6 +7,7 @@ pub mod amqp;
 pub mod broker;
 pub mod certs;
 pub mod daemon;
+pub mod fake_koji;
 pub mod fixtures;
 pub mod node_spec;
 pub mod process;
