@@ -192,24 +192,39 @@ fn check_config(inputs: &Inputs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::FAILURE)
 }
 
-/// Files the bus needs that are missing or unreadable (only with `amqps://`, where they are used).
+/// Credential files that are missing or unreadable: the bus's (only with `amqps://`, where they are used)
+/// and Koji's (for the configured login).
 fn credential_problems(settings: &Settings) -> Vec<String> {
-    if !settings.bus.url.is_tls() {
-        return Vec::new();
+    let mut files: Vec<(&str, &std::path::PathBuf)> = Vec::new();
+    if settings.bus.url.is_tls() {
+        for (key, path) in [
+            ("bus.ca_file", &settings.bus.ca_file),
+            ("bus.cert_file", &settings.bus.cert_file),
+            ("bus.key_file", &settings.bus.key_file),
+        ] {
+            files.extend(path.as_ref().map(|p| (key, p)));
+        }
     }
-    [
-        ("bus.ca_file", &settings.bus.ca_file),
-        ("bus.cert_file", &settings.bus.cert_file),
-        ("bus.key_file", &settings.bus.key_file),
-    ]
-    .into_iter()
-    .filter_map(|(key, path)| {
-        let path = path.as_ref()?;
-        std::fs::File::open(path)
-            .err()
-            .map(|e| format!("{key}: cannot read {}: {e}", path.display()))
-    })
-    .collect()
+    match &settings.koji.auth {
+        config::KojiAuthSettings::None => {}
+        config::KojiAuthSettings::Ssl {
+            cert_file,
+            key_file,
+        } => {
+            files.push(("koji.cert_file", cert_file));
+            files.push(("koji.key_file", key_file));
+        }
+        config::KojiAuthSettings::Kerberos { keytab, .. } => files.push(("koji.keytab", keytab)),
+    }
+    files.extend(settings.koji.ca_file.as_ref().map(|p| ("koji.ca_file", p)));
+    files
+        .into_iter()
+        .filter_map(|(key, path)| {
+            std::fs::File::open(path)
+                .err()
+                .map(|e| format!("{key}: cannot read {}: {e}", path.display()))
+        })
+        .collect()
 }
 
 async fn status_report(settings: &Settings) -> anyhow::Result<StatusReport> {

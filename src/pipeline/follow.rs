@@ -118,10 +118,24 @@ pub(super) async fn poll(shared: &Shared, id: u64) -> Result<(), StoreError> {
     };
     pipeline_event!(info, pipeline, task_state = ?task.state, "reconciler polled Koji");
     match task.state {
-        TaskState::Failed => {
-            let reason = format!("Koji task {task_id} failed (found by the reconciler)");
-            transition(shared, id, |p| p.fail(reason.clone(), Some(task_id), unix_now()))?;
-        }
+        TaskState::Failed => match koji.get_task_result(task_id).await {
+            // Koji accepts the build call and fails the task when the NVR exists: not our failure.
+            Err(e) if e.is_already_built() => {
+                let reason = format!("already built in Koji: {e}");
+                transition(shared, id, |p| p.skip(reason.clone(), unix_now()))?;
+            }
+            Err(e) if e.is_transient() => {
+                pipeline_event!(warn, pipeline, error = %e, "reconciler cannot read the task result; trying again later");
+            }
+            result => {
+                let why = match result {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "no error recorded".to_owned(),
+                };
+                let reason = format!("Koji task {task_id} failed: {why}");
+                transition(shared, id, |p| p.fail(reason.clone(), Some(task_id), unix_now()))?;
+            }
+        },
         TaskState::Canceled => {
             transition(shared, id, |p| p.cancel(task_id, unix_now()))?;
         }

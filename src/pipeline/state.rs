@@ -286,10 +286,10 @@ impl Pipeline {
         self.record(now, note);
     }
 
-    /// The policy decided not to build.
+    /// Not built: the policy said no, or Koji found the NVR already built.
     pub fn skip(&mut self, reason: String, now: u64) -> Step {
         match self.stage {
-            Stage::Received | Stage::Submitting { .. } => {
+            Stage::Received | Stage::Submitting { .. } | Stage::Submitted { .. } => {
                 let note = reason.clone();
                 self.enter(Stage::Skipped { reason }, now, note);
                 Ok(())

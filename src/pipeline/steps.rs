@@ -6,7 +6,7 @@ use super::engine::{Shared, unix_now_ms};
 use super::policy::{Policy, Verdict};
 use super::{Pipeline, Stage, pipeline_event, unix_now};
 use crate::config::Settings;
-use crate::koji::{KojiError, TaskState};
+use crate::koji::{FaultCode, KojiError, TaskState};
 use crate::message::BuildState;
 use crate::store::StoreError;
 use std::time::Duration;
@@ -166,7 +166,7 @@ async fn submit(
     }
     // RetryError and SequenceError mean a call may have been processed: the next attempt starts with the
     // search for an earlier submission, never with a blind resend.
-    if error.is_transient() || error.may_have_been_processed() {
+    if error.is_transient() || may_have_been_processed(&error) {
         return defer_or_fail(shared, settings, pipeline, "submitting to Koji", error.to_string());
     }
     let reason = format!("Koji refused the build: {error}");
@@ -277,4 +277,12 @@ async fn find_earlier(
 /// The target of a `build` task's `[source, target, opts]` request.
 pub(super) fn request_target(request: &[serde_json::Value]) -> Option<&str> {
     request.get(1).and_then(|v| v.as_str())
+}
+
+/// RetryError and SequenceError: the hub may have processed a call whose answer was lost.
+fn may_have_been_processed(error: &KojiError) -> bool {
+    matches!(
+        error.fault_code(),
+        Some(FaultCode::RetryError | FaultCode::SequenceError)
+    )
 }
