@@ -1,0 +1,1 @@
+//! Bodhi REST client (placeholder)
