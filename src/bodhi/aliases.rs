@@ -93,43 +93,35 @@ impl<'a> ActiveReleases<'a> {
     }
 
     fn resolve(&self, entry: &str) -> Vec<String> {
-        let rawhide = self.fedora.last().map(|distro| distro.major);
-        let branches = |distros: &mut dyn Iterator<Item = &Distro>| -> Vec<String> {
-            distros.map(|distro| distro.branch.clone()).collect()
-        };
+        let fedora = &self.fedora;
+        let rawhide = fedora.last().map(|distro| distro.major);
         let not_rawhide = |distro: &&Distro| Some(distro.major) != rawhide;
-        match entry {
-            "fedora-all" => branches(&mut self.fedora.iter()),
-            "fedora-stable" => branches(&mut self.fedora.iter().filter(|d| d.is_stable())),
-            "fedora-development" => {
-                branches(&mut self.fedora.iter().filter(|d| d.is_development()))
-            }
+        let selected: Vec<&Distro> = match entry {
+            "fedora-all" => fedora.iter().collect(),
+            "fedora-stable" => fedora.iter().filter(|d| d.is_stable()).collect(),
+            "fedora-development" => fedora.iter().filter(|d| d.is_development()).collect(),
             "fedora-latest" => {
-                let branched = self
-                    .fedora
+                let branched = fedora
                     .iter()
-                    .filter(|d| d.is_development())
                     .filter(not_rawhide)
-                    .next_back();
-                let latest =
-                    branched.or_else(|| self.fedora.iter().filter(|d| d.is_stable()).next_back());
-                branches(&mut latest.into_iter())
+                    .rfind(|d| d.is_development());
+                let latest = branched.or_else(|| fedora.iter().rfind(|d| d.is_stable()));
+                latest.into_iter().collect()
             }
-            "fedora-latest-stable" => branches(
-                &mut self
-                    .fedora
-                    .iter()
-                    .filter(|d| d.is_stable())
-                    .next_back()
-                    .into_iter(),
-            ),
-            "fedora-branched" => branches(&mut self.fedora.iter().filter(not_rawhide)),
-            "epel-all" => branches(&mut self.epel.iter()),
-            "rawhide" | "main" | "fedora-rawhide" => vec![RAWHIDE.to_owned()],
-            _ => self
-                .resolve_numbered(entry)
-                .unwrap_or_else(|| vec![entry.to_owned()]),
-        }
+            "fedora-latest-stable" => fedora.iter().rfind(|d| d.is_stable()).into_iter().collect(),
+            "fedora-branched" => fedora.iter().filter(not_rawhide).collect(),
+            "epel-all" => self.epel.iter().collect(),
+            "rawhide" | "main" | "fedora-rawhide" => return vec![RAWHIDE.to_owned()],
+            _ => {
+                return self
+                    .resolve_numbered(entry)
+                    .unwrap_or_else(|| vec![entry.to_owned()]);
+            }
+        };
+        selected
+            .into_iter()
+            .map(|distro| distro.branch.clone())
+            .collect()
     }
 
     /// `fedora-NN`, `fNN`, `epel-X[-all|-branched]`, `epel-N.M`; `None` for anything else.
