@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, Semaphore, watch};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// How often active pipelines are scanned for retries that fell due.
 const SCAN_INTERVAL: Duration = Duration::from_secs(1);

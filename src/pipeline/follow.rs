@@ -6,7 +6,7 @@ use super::steps::transition;
 use super::work::is_watched;
 use super::{Pipeline, Stage, pipeline_event, unix_now};
 use crate::config::Settings;
-use crate::koji::TaskState;
+use crate::message::TaskState;
 use crate::message::{BuildState, KojiBuildStateChange};
 use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};

@@ -202,13 +202,14 @@ impl Policy<'_> {
             && unix_now().saturating_sub(stored_at) < self.settings.distgit.config_cache.as_secs()
             && let Ok(cached) = serde_json::from_slice::<CachedConfig>(&raw)
         {
-            return Ok(cached.0);
+            return Ok(cached.0.map(|(file_name, text)| distgit::ConfigFile { file_name, text }));
         }
         let fetched = self
             .distgit
             .packit_config(package, git_ref, MAX_PACKIT_CONFIG_BYTES)
             .await?;
-        let raw = serde_json::to_vec(&CachedConfig(fetched.clone())).unwrap_or_default();
+        let entry = CachedConfig(fetched.as_ref().map(|f| (f.file_name.clone(), f.text.clone())));
+        let raw = serde_json::to_vec(&entry).unwrap_or_default();
         self.store.cache(&key, &raw)?;
         Ok(fetched)
     }
@@ -292,7 +293,7 @@ impl Policy<'_> {
 
 /// A cached lookup: the file, or `None` when the package has none at that ref.
 #[derive(Serialize, Deserialize)]
-struct CachedConfig(Option<distgit::ConfigFile>);
+struct CachedConfig(Option<(String, String)>);
 
 pub fn packit_cache_key(package: &str, git_ref: &str) -> String {
     format!("packit\0{package}\0{git_ref}")

@@ -20,7 +20,7 @@ const PIPELINE_SEQ_KEY: &[u8] = b"pipeline_seq";
 /// What [`Store::create_pipeline`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
-    New(Pipeline),
+    New(Box<Pipeline>),
     /// A pipeline for this push existed already (the same push seen twice).
     Existing(u64),
 }
@@ -157,7 +157,7 @@ impl Store {
                 let pipeline = make(id);
                 index.insert(push_key, &id_key(id))?;
                 write_pipeline((pipelines, index, active), &pipeline)?;
-                Ok(Created::New(pipeline))
+                Ok(Created::New(Box::new(pipeline)))
             });
         unwrap_tx(result)
     }
