@@ -16,7 +16,10 @@ pub enum BodhiError {
         source: reqwest::Error,
     },
     /// HTTP 5xx or 429. `descriptions` are the `errors[].description` of a Cornice error body, if any.
-    #[error("Bodhi GET {path}: server answered HTTP {status}{}", describe(descriptions))]
+    #[error(
+        "Bodhi GET {path}: server answered HTTP {status}{}",
+        describe(descriptions)
+    )]
     ServerError {
         path: String,
         status: u16,
@@ -68,14 +71,19 @@ impl BodhiError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            Self::Timeout { .. } | Self::Network { .. } | Self::ServerError { .. } | Self::InvalidJson { .. }
+            Self::Timeout { .. }
+                | Self::Network { .. }
+                | Self::ServerError { .. }
+                | Self::InvalidJson { .. }
         )
     }
 
     /// The `description`s Bodhi gave for a rejected or failed request (empty when the body had none).
     pub fn descriptions(&self) -> &[String] {
         match self {
-            Self::ServerError { descriptions, .. } | Self::Rejected { descriptions, .. } => descriptions,
+            Self::ServerError { descriptions, .. } | Self::Rejected { descriptions, .. } => {
+                descriptions
+            }
             _ => &[],
         }
     }
