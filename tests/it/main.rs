@@ -1,6 +1,8 @@
+mod bodhi_releases;
 mod broker_smoke;
 mod cli;
 mod consume;
+mod distgit_client;
 mod lifecycle;
 mod outage;
 mod support;
