@@ -21,7 +21,11 @@ const MAX_JSON_BYTES: usize = 8 * 1024 * 1024;
 pub struct BodhiClient {
     http: reqwest::Client,
     base: Url,
+    page_size: u32,
 }
+
+/// Bodhi's largest `rows_per_page`, and the default page size of list calls.
+pub const MAX_PAGE_SIZE: u32 = 100;
 
 impl BodhiClient {
     /// `timeout` bounds each request as a whole (connect, headers and body).
@@ -44,7 +48,17 @@ impl BodhiClient {
             .user_agent(concat!("fedflow/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(BodhiError::Client)?;
-        Ok(BodhiClient { http, base })
+        Ok(BodhiClient {
+            http,
+            base,
+            page_size: MAX_PAGE_SIZE,
+        })
+    }
+
+    /// Rows per page for list calls, clamped to 1..=100 (default 100: the active releases fit in one page).
+    pub fn with_page_size(mut self, rows: u32) -> Self {
+        self.page_size = rows.clamp(1, MAX_PAGE_SIZE);
+        self
     }
 
     /// `base` + `segments` (each percent-encoded) + a trailing slash, as Bodhi's collection routes expect.

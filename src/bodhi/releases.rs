@@ -3,8 +3,6 @@
 use super::{BodhiClient, BodhiError};
 use serde::{Deserialize, Serialize};
 
-/// Page size requested; Bodhi's maximum for releases is 100 and the active list is about 20 entries.
-const ROWS_PER_PAGE: &str = "100";
 /// More pages than any real active-release list needs: a server that keeps paging is misbehaving.
 const MAX_PAGES: u64 = 100;
 
@@ -68,10 +66,12 @@ struct ReleasesPage {
 }
 
 impl BodhiClient {
-    /// `GET /releases/?state=current&state=pending&state=frozen&rows_per_page=100`, following `pages`.
+    /// `GET /releases/?state=current&state=pending&state=frozen&rows_per_page=<page size>&page=<n>`, following
+    /// `pages` (the active list is about 20 releases: one page at the default size).
     pub async fn active_releases(&self) -> Result<Vec<Release>, BodhiError> {
         let mut releases = Vec::new();
         let mut page: u64 = 1;
+        let rows = self.page_size.to_string();
         loop {
             let page_text = page.to_string();
             let url = self.collection_url(
@@ -80,7 +80,7 @@ impl BodhiClient {
                     ("state", "current"),
                     ("state", "pending"),
                     ("state", "frozen"),
-                    ("rows_per_page", ROWS_PER_PAGE),
+                    ("rows_per_page", &rows),
                     ("page", &page_text),
                 ],
             );

@@ -8,11 +8,16 @@ use super::DistGitError;
 /// Longest name accepted; git and Pagure allow more, but nothing real comes close.
 const MAX_NAME_LEN: usize = 255;
 
+/// The offending value as kept in the error: bounded, since it comes from the bus.
+fn excerpt(value: &str) -> String {
+    value.chars().take(80).collect()
+}
+
 /// A package or group name: Pagure's project-name alphabet (`[A-Za-z0-9_][A-Za-z0-9_.+-]*`).
 pub(crate) fn check_simple_name(what: &'static str, value: &str) -> Result<(), DistGitError> {
     let invalid = |reason| DistGitError::InvalidName {
         what,
-        value: value.to_owned(),
+        value: excerpt(value),
         reason,
     };
     let first = value.chars().next().ok_or_else(|| invalid("empty"))?;
@@ -40,7 +45,7 @@ pub(crate) fn check_simple_name(what: &'static str, value: &str) -> Result<(), D
 pub(crate) fn ref_segments(value: &str) -> Result<Vec<&str>, DistGitError> {
     let invalid = |reason| DistGitError::InvalidName {
         what: "git ref",
-        value: value.to_owned(),
+        value: excerpt(value),
         reason,
     };
     if value.is_empty() {

@@ -5,6 +5,8 @@
 mod raw;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hostile;
 
 use raw::Section;
 use serde::{Deserialize, Serialize};

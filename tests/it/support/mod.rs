@@ -1,13 +1,19 @@
 //! Shared support for the `it` integration-test binary: private RabbitMQ nodes ([`broker`]) with
 //! their definition ([`node_spec`]) and certificates ([`certs`]), AMQP client helpers ([`amqp`]),
 //! the message fixtures ([`fixtures`]), the process plumbing that makes sure no node outlives
-//! the test binary ([`process`]), and the fedflow daemon under test ([`daemon`]).
+//! the test binary ([`process`]), the fedflow daemon under test ([`daemon`]), the fake Koji hub
+//! ([`fake_koji`]), fake dist-git and Bodhi HTTP servers ([`fake_distgit`], [`fake_bodhi`], on [`fake_http`]),
+//! and the end-to-end pipeline setup that combines them ([`pipeline_env`]).
 
 pub mod amqp;
 pub mod broker;
 pub mod certs;
 pub mod daemon;
+pub mod fake_bodhi;
+pub mod fake_distgit;
+pub mod fake_http;
 pub mod fake_koji;
 pub mod fixtures;
 pub mod node_spec;
+pub mod pipeline_env;
 pub mod process;
