@@ -309,7 +309,11 @@ fn render_status(report: &StatusReport) -> String {
         out,
         "pipelines: {} in all; active: {}; retrying {}; inbox {}",
         p.total,
-        if active.is_empty() { "none".to_owned() } else { active.join(", ") },
+        if active.is_empty() {
+            "none".to_owned()
+        } else {
+            active.join(", ")
+        },
         p.retrying,
         p.inbox
     );

@@ -48,7 +48,10 @@ pub(super) fn take_build_state(
     };
     let pipeline = match by_task {
         Some(pipeline) => Some(pipeline),
-        None => match (change.request.first().and_then(|v| v.as_str()), change.target()) {
+        None => match (
+            change.request.first().and_then(|v| v.as_str()),
+            change.target(),
+        ) {
             (Some(source), Some(target)) => store.pipeline_by_source(source, target)?,
             _ => None,
         },
@@ -62,7 +65,11 @@ pub(super) fn take_build_state(
             state: change.new.to_string(),
             task_id: change.task_id,
             target: change.target().map(str::to_owned),
-            source: change.request.first().and_then(|v| v.as_str()).map(str::to_owned),
+            source: change
+                .request
+                .first()
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
             pipeline: pipeline.as_ref().map(|p| p.id),
             message_id: message_id.to_owned(),
             updated_at: unix_now(),
@@ -85,7 +92,13 @@ pub(super) fn take_build_state(
     })?;
     match moved {
         Some((pipeline, Ok(()))) => {
-            pipeline_event!(info, pipeline, message_id, state = pipeline.stage.name(), "pipeline moved by a build message");
+            pipeline_event!(
+                info,
+                pipeline,
+                message_id,
+                state = pipeline.stage.name(),
+                "pipeline moved by a build message"
+            );
         }
         Some((pipeline, Err(refused))) => {
             pipeline_event!(debug, pipeline, message_id, error = %refused, "build message does not apply");
@@ -100,7 +113,11 @@ pub(super) async fn poll(shared: &Shared, id: u64) -> Result<(), StoreError> {
     let Some(pipeline) = shared.store.pipeline(id)? else {
         return Ok(());
     };
-    let Some(task_id) = pipeline.stage.task_id().filter(|_| pipeline.stage.waits_on_koji()) else {
+    let Some(task_id) = pipeline
+        .stage
+        .task_id()
+        .filter(|_| pipeline.stage.waits_on_koji())
+    else {
         return Ok(());
     };
     let koji = &shared.remotes.koji;
@@ -113,7 +130,9 @@ pub(super) async fn poll(shared: &Shared, id: u64) -> Result<(), StoreError> {
     };
     let Some(task) = task else {
         let reason = format!("Koji has no task {task_id}");
-        transition(shared, id, |p| p.fail(reason.clone(), Some(task_id), unix_now()))?;
+        transition(shared, id, |p| {
+            p.fail(reason.clone(), Some(task_id), unix_now())
+        })?;
         return Ok(());
     };
     pipeline_event!(info, pipeline, task_state = ?task.state, "reconciler polled Koji");
@@ -133,7 +152,9 @@ pub(super) async fn poll(shared: &Shared, id: u64) -> Result<(), StoreError> {
                     Ok(_) => "no error recorded".to_owned(),
                 };
                 let reason = format!("Koji task {task_id} failed: {why}");
-                transition(shared, id, |p| p.fail(reason.clone(), Some(task_id), unix_now()))?;
+                transition(shared, id, |p| {
+                    p.fail(reason.clone(), Some(task_id), unix_now())
+                })?;
             }
         },
         TaskState::Canceled => {
@@ -165,7 +186,9 @@ fn apply_polled(
     match builds.first() {
         Some(build) => match build.state {
             BuildState::Complete => {
-                transition(shared, id, |p| p.built(task_id, build.build_id, build.nvr.clone(), now))?;
+                transition(shared, id, |p| {
+                    p.built(task_id, build.build_id, build.nvr.clone(), now)
+                })?;
             }
             BuildState::Failed => {
                 let reason = format!("Koji build {} failed (found by the reconciler)", build.nvr);
@@ -182,9 +205,14 @@ fn apply_polled(
         None if *task_state == TaskState::Closed => {
             // A closed build task without a build row: a scratch build, which has no NVR in Koji.
             if pipeline.scratch {
-                transition(shared, id, |p| p.built(task_id, 0, "(scratch build)".to_owned(), now))?;
+                transition(shared, id, |p| {
+                    p.built(task_id, 0, "(scratch build)".to_owned(), now)
+                })?;
             } else {
-                warn!(pipeline = id, task_id, "Koji task closed but lists no build");
+                warn!(
+                    pipeline = id,
+                    task_id, "Koji task closed but lists no build"
+                );
             }
         }
         None => debug!(pipeline = id, task_id, "task still open"),

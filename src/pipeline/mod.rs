@@ -12,9 +12,7 @@ pub mod work;
 pub use engine::{Engine, Remotes};
 pub use follow::BuildRecord;
 
-pub use state::{
-    Pipeline, PushFacts, PushKey, RetryState, Stage, Transition, TransitionError,
-};
+pub use state::{Pipeline, PushFacts, PushKey, RetryState, Stage, Transition, TransitionError};
 
 use crate::store::Store;
 

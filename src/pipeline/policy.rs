@@ -103,7 +103,9 @@ impl Policy<'_> {
             )));
         }
         if rule.require_spec_change && pipeline.facts.spec_changed == Some(false) {
-            return Ok(Verdict::Skip("no .spec file changed in this push".to_owned()));
+            return Ok(Verdict::Skip(
+                "no .spec file changed in this push".to_owned(),
+            ));
         }
         if let Some(reason) = self.permission(pipeline, &rule, &source).await? {
             return Ok(Verdict::Skip(reason));
@@ -202,13 +204,19 @@ impl Policy<'_> {
             && unix_now().saturating_sub(stored_at) < self.settings.distgit.config_cache.as_secs()
             && let Ok(cached) = serde_json::from_slice::<CachedConfig>(&raw)
         {
-            return Ok(cached.0.map(|(file_name, text)| distgit::ConfigFile { file_name, text }));
+            return Ok(cached
+                .0
+                .map(|(file_name, text)| distgit::ConfigFile { file_name, text }));
         }
         let fetched = self
             .distgit
             .packit_config(package, git_ref, MAX_PACKIT_CONFIG_BYTES)
             .await?;
-        let entry = CachedConfig(fetched.as_ref().map(|f| (f.file_name.clone(), f.text.clone())));
+        let entry = CachedConfig(
+            fetched
+                .as_ref()
+                .map(|f| (f.file_name.clone(), f.text.clone())),
+        );
         let raw = serde_json::to_vec(&entry).unwrap_or_default();
         self.store.cache(&key, &raw)?;
         Ok(fetched)

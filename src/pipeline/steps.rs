@@ -7,8 +7,8 @@ use super::policy::{Policy, Verdict};
 use super::{Pipeline, Stage, pipeline_event, unix_now};
 use crate::config::Settings;
 use crate::koji::{FaultCode, KojiError};
-use crate::message::TaskState;
 use crate::message::BuildState;
+use crate::message::TaskState;
 use crate::store::StoreError;
 use std::time::Duration;
 
@@ -16,7 +16,11 @@ use std::time::Duration;
 const FIRST_RETRY: Duration = Duration::from_secs(2);
 
 /// Runs the pipeline's forward steps until it waits on something (Koji, a retry, nothing).
-pub(super) async fn advance(shared: &Shared, settings: &Settings, id: u64) -> Result<(), StoreError> {
+pub(super) async fn advance(
+    shared: &Shared,
+    settings: &Settings,
+    id: u64,
+) -> Result<(), StoreError> {
     loop {
         let Some(pipeline) = shared.store.pipeline(id)? else {
             return Ok(());
@@ -78,11 +82,12 @@ pub(super) fn defer_or_fail(
     let attempts = pipeline.attempts() + 1;
     if attempts >= settings.koji.max_attempts {
         let reason = format!("{what} failed {attempts} times; last error: {error}");
-        return transition(shared, pipeline.id, |p| p.fail(reason.clone(), None, unix_now()));
+        return transition(shared, pipeline.id, |p| {
+            p.fail(reason.clone(), None, unix_now())
+        });
     }
     let delay = retry_delay(attempts, settings.koji.retry_max);
-    let next_at_ms =
-        unix_now_ms() + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX / 2);
+    let next_at_ms = unix_now_ms() + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX / 2);
     pipeline_event!(warn, pipeline, attempt = attempts, retry_in_seconds = delay.as_secs(), error = %error, "{what} failed; will retry");
     let message = format!("{what}: {error}");
     shared.store.update_pipeline(pipeline.id, None, |p| {
@@ -99,7 +104,11 @@ pub fn retry_delay(attempts: u32, cap: Duration) -> Duration {
     base.mul_f64(factor).min(cap)
 }
 
-async fn decide(shared: &Shared, settings: &Settings, pipeline: &Pipeline) -> Result<bool, StoreError> {
+async fn decide(
+    shared: &Shared,
+    settings: &Settings,
+    pipeline: &Pipeline,
+) -> Result<bool, StoreError> {
     let policy = Policy {
         settings,
         store: &shared.store,
@@ -123,7 +132,9 @@ async fn decide(shared: &Shared, settings: &Settings, pipeline: &Pipeline) -> Re
         }
         Err(e) => {
             let reason = format!("cannot decide: {e}");
-            transition(shared, pipeline.id, |p| p.fail(reason.clone(), None, unix_now()))?;
+            transition(shared, pipeline.id, |p| {
+                p.fail(reason.clone(), None, unix_now())
+            })?;
             Ok(false)
         }
     }
@@ -168,10 +179,18 @@ async fn submit(
     // RetryError and SequenceError mean a call may have been processed: the next attempt starts with the
     // search for an earlier submission, never with a blind resend.
     if error.is_transient() || may_have_been_processed(&error) {
-        return defer_or_fail(shared, settings, pipeline, "submitting to Koji", error.to_string());
+        return defer_or_fail(
+            shared,
+            settings,
+            pipeline,
+            "submitting to Koji",
+            error.to_string(),
+        );
     }
     let reason = format!("Koji refused the build: {error}");
-    transition(shared, pipeline.id, |p| p.fail(reason.clone(), None, unix_now()))?;
+    transition(shared, pipeline.id, |p| {
+        p.fail(reason.clone(), None, unix_now())
+    })?;
     Ok(false)
 }
 
@@ -209,7 +228,9 @@ async fn try_submit(
         return Ok(moved);
     }
     if !koji.can_submit() {
-        return Ok(transition(shared, pipeline.id, |p| p.would_submit(unix_now()))?);
+        return Ok(transition(shared, pipeline.id, |p| {
+            p.would_submit(unix_now())
+        })?);
     }
     pipeline_event!(info, pipeline, target, source = %pipeline.source_url, "submitting Koji build");
     let task_id = koji.build(&pipeline.source_url, target, scratch).await?;
@@ -248,7 +269,10 @@ async fn find_earlier(
 ) -> Result<Option<Earlier>, KojiError> {
     let koji = &shared.remotes.koji;
     let tasks = koji.find_open_build_tasks(source_url, None).await?;
-    if let Some(task) = tasks.iter().find(|t| request_target(&t.request) == Some(target)) {
+    if let Some(task) = tasks
+        .iter()
+        .find(|t| request_target(&t.request) == Some(target))
+    {
         return Ok(Some(Earlier::Task(task.id)));
     }
     for build in koji.list_builds_by_source(source_url).await? {
@@ -260,10 +284,9 @@ async fn find_earlier(
         };
         // The same commit may be built for several branches: only a build for this target counts.
         let task = koji.get_task_info(task_id).await?;
-        if task
-            .as_ref()
-            .is_some_and(|t| request_target(&t.request) == Some(target) && t.state != TaskState::Failed)
-        {
+        if task.as_ref().is_some_and(|t| {
+            request_target(&t.request) == Some(target) && t.state != TaskState::Failed
+        }) {
             return Ok(Some(Earlier::Build {
                 task_id,
                 build_id: build.build_id,

@@ -30,11 +30,17 @@ fn pipeline(id: u64) -> Pipeline {
 #[test]
 fn a_push_goes_from_received_to_built_and_every_step_is_in_the_history() {
     let mut p = pipeline(1);
-    p.decide_build("f43-candidate".to_owned(), false, "central config".to_owned(), 101)
-        .expect("decide");
+    p.decide_build(
+        "f43-candidate".to_owned(),
+        false,
+        "central config".to_owned(),
+        101,
+    )
+    .expect("decide");
     p.submitted(42, "submitted", 102).expect("submitted");
     p.building(42, 7, 103).expect("building");
-    p.built(42, 7, "foo-1.0-1.fc43".to_owned(), 104).expect("built");
+    p.built(42, 7, "foo-1.0-1.fc43".to_owned(), 104)
+        .expect("built");
     assert_eq!(
         p.stage,
         Stage::Built {
@@ -57,14 +63,22 @@ fn a_push_goes_from_received_to_built_and_every_step_is_in_the_history() {
 fn terminal_stages_refuse_further_transitions_until_an_operator_requeues() {
     let mut p = pipeline(1);
     p.skip("not watched".to_owned(), 101).expect("skip");
-    assert!(p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 102).is_err());
+    assert!(
+        p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 102)
+            .is_err()
+    );
     assert!(p.fail("late".to_owned(), None, 102).is_err());
-    assert!(p.requeue("ops", 103).is_err(), "skipped pipelines are not retried");
+    assert!(
+        p.requeue("ops", 103).is_err(),
+        "skipped pipelines are not retried"
+    );
 
     let mut p = pipeline(2);
-    p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 101).expect("decide");
+    p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 101)
+        .expect("decide");
     p.submitted(9, "submitted", 102).expect("submitted");
-    p.fail("Koji build foo failed".to_owned(), None, 103).expect("fail");
+    p.fail("Koji build foo failed".to_owned(), None, 103)
+        .expect("fail");
     assert_eq!(p.stage.task_id(), Some(9), "the failed task stays linked");
     assert!(p.built(9, 1, "foo-1-1".to_owned(), 104).is_err());
     p.requeue("ops", 105).expect("requeue");
@@ -74,7 +88,8 @@ fn terminal_stages_refuse_further_transitions_until_an_operator_requeues() {
 #[test]
 fn a_build_message_can_move_a_pipeline_whose_task_id_was_lost() {
     let mut p = pipeline(1);
-    p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 101).expect("decide");
+    p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 101)
+        .expect("decide");
     // The hub accepted the build but the answer never arrived: the BUILDING message still applies.
     p.building(55, 3, 102).expect("building from submitting");
     assert_eq!(p.stage.task_id(), Some(55));
@@ -87,7 +102,10 @@ fn deferring_counts_attempts_and_entering_a_stage_clears_them() {
     p.defer("503".to_owned(), 5_000, 101);
     p.defer("timeout".to_owned(), 9_000, 102);
     assert_eq!(p.attempts(), 2);
-    assert_eq!(p.retry.as_ref().map(|r| r.last_error.as_str()), Some("timeout"));
+    assert_eq!(
+        p.retry.as_ref().map(|r| r.last_error.as_str()),
+        Some("timeout")
+    );
     p.skip("no rule".to_owned(), 103).expect("skip");
     assert_eq!(p.attempts(), 0);
 }
@@ -132,9 +150,15 @@ fn the_store_creates_one_pipeline_per_push_and_indexes_its_task_and_source() {
         panic!("expected a new pipeline, got {first:?}");
     };
     assert_eq!(created.id, 1);
-    assert_eq!(store.inbox_len(), 0, "the inbox item is taken with the creation");
     assert_eq!(
-        store.create_pipeline(&key(), None, pipeline).expect("again"),
+        store.inbox_len(),
+        0,
+        "the inbox item is taken with the creation"
+    );
+    assert_eq!(
+        store
+            .create_pipeline(&key(), None, pipeline)
+            .expect("again"),
         Created::Existing(1)
     );
     let (moved, outcome) = store
@@ -146,7 +170,10 @@ fn the_store_creates_one_pipeline_per_push_and_indexes_its_task_and_source() {
         .expect("exists");
     assert!(outcome.is_ok());
     assert_eq!(moved.stage.task_id(), Some(77));
-    assert_eq!(store.pipeline_by_task(77).expect("by task").map(|p| p.id), Some(1));
+    assert_eq!(
+        store.pipeline_by_task(77).expect("by task").map(|p| p.id),
+        Some(1)
+    );
     assert_eq!(
         store
             .pipeline_by_source(&created.source_url, "f43-candidate")
@@ -154,7 +181,12 @@ fn the_store_creates_one_pipeline_per_push_and_indexes_its_task_and_source() {
             .map(|p| p.id),
         Some(1)
     );
-    assert!(store.pipeline_by_source(&created.source_url, "rawhide").expect("other").is_none());
+    assert!(
+        store
+            .pipeline_by_source(&created.source_url, "rawhide")
+            .expect("other")
+            .is_none()
+    );
     assert_eq!(store.active_pipelines().expect("active").len(), 1);
     store
         .update_pipeline(1, None, |p| p.built(77, 5, "foo-1-1.fc43".to_owned(), 202))

@@ -1,4 +1,3 @@
-
 mod bodhi_releases;
 mod broker_smoke;
 mod cli;

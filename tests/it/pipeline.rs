@@ -4,7 +4,7 @@
 
 use crate::support::fake_koji::Injection;
 use crate::support::pipeline_env::{
-    PUSHER, PipelineEnv, build_state_body, commit, fork_push_body, push_body,
+    BuildMessage, PUSHER, PipelineEnv, build_state_body, commit, fork_push_body, push_body,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -19,7 +19,10 @@ fn central_rule(package: &str, branches: &str) -> String {
 
 fn source_url(env: &PipelineEnv, package: &str, commit: &str) -> String {
     let base = env.distgit.base_url();
-    format!("git+{}/rpms/{package}.git#{commit}", base.trim_end_matches('/'))
+    format!(
+        "git+{}/rpms/{package}.git#{commit}",
+        base.trim_end_matches('/')
+    )
 }
 
 fn build_sources(env: &PipelineEnv) -> Vec<String> {
@@ -56,7 +59,11 @@ fn a_watched_push_is_built_once_and_followed_to_the_end() {
 
     let calls = env.koji.wait_for_calls("build", 1, WAIT);
     let source = source_url(&env, "foo", &c1);
-    assert_eq!(calls[0].params[0], source.as_str(), "the exact pushed commit");
+    assert_eq!(
+        calls[0].params[0],
+        source.as_str(),
+        "the exact pushed commit"
+    );
     assert_eq!(calls[0].params[1], "f43-candidate");
     assert!(calls[0].session_id.is_some(), "built under our own session");
 
@@ -75,6 +82,11 @@ fn a_watched_push_is_built_once_and_followed_to_the_end() {
         vec![source.clone(), source_url(&env, "marker", &marker)],
         "one build per push"
     );
+    assert_eq!(
+        env.bodhi.request_count(),
+        1,
+        "Bodhi's releases are fetched once and cached for the next decisions"
+    );
 
     let task_id = env
         .koji
@@ -86,15 +98,23 @@ fn a_watched_push_is_built_once_and_followed_to_the_end() {
     env.wait_pipeline("foo", "f43", "submitted", WAIT);
     let nvr = ("foo", "1.0", "1.fc43");
     let build_id = 9_000_001;
+    let build = BuildMessage {
+        nvr,
+        build_id,
+        task_id,
+        source: &source,
+        target: "f43-candidate",
+        owner: "fedflow-test",
+    };
     env.publish(
         "buildsys.build.state.change",
-        &build_state_body(nvr, build_id, task_id, &source, "f43-candidate", None, 0, "fedflow-test"),
+        &build_state_body(&build, None, 0),
     );
     let building = env.wait_pipeline("foo", "f43", "building", WAIT);
     assert_eq!(building["stage"]["build_id"], build_id);
     env.publish(
         "buildsys.build.state.change",
-        &build_state_body(nvr, build_id, task_id, &source, "f43-candidate", Some(0), 1, "fedflow-test"),
+        &build_state_body(&build, Some(0), 1),
     );
     let built = env.wait_pipeline("foo", "f43", "built", WAIT);
     assert_eq!(built["stage"]["nvr"], "foo-1.0-1.fc43");
@@ -106,8 +126,16 @@ fn a_watched_push_is_built_once_and_followed_to_the_end() {
         .output()
         .expect("fedflow pipelines");
     let text = String::from_utf8_lossy(&text.stdout);
-    for expected in ["built", "foo-1.0-1.fc43", "submitted: task", "building: build"] {
-        assert!(text.contains(expected), "{expected:?} missing from:\n{text}");
+    for expected in [
+        "built",
+        "foo-1.0-1.fc43",
+        "submitted: task",
+        "building: build",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
     }
     daemon.stop();
     env.close();
@@ -170,10 +198,15 @@ fn pushes_that_must_not_build_are_recorded_with_their_reason() {
         );
     }
     assert!(
-        !env.pipelines().iter().any(|p| p["key"]["package"] == "unwatched"),
+        !env.pipelines()
+            .iter()
+            .any(|p| p["key"]["package"] == "unwatched"),
         "unwatched packages get no pipeline"
     );
-    assert_eq!(build_sources(&env), vec![source_url(&env, "marker", &marker)]);
+    assert_eq!(
+        build_sources(&env),
+        vec![source_url(&env, "marker", &marker)]
+    );
     daemon.stop();
     env.close();
 }
@@ -257,7 +290,10 @@ fn observe_only_mode_goes_up_to_the_call_and_records_it() {
     assert!(history_notes(&pipeline).contains("would submit build of git+"));
     assert!(env.koji.calls_of("build").is_empty());
     assert!(env.koji.calls_of("sslLogin").is_empty());
-    assert!(!env.koji.calls_of("getBuildTarget").is_empty(), "the target was still checked");
+    assert!(
+        !env.koji.calls_of("getBuildTarget").is_empty(),
+        "the target was still checked"
+    );
     daemon.stop();
     env.close();
 }
@@ -286,6 +322,82 @@ fn an_unknown_target_fails_the_pipeline_and_retry_sends_it_again() {
     assert!(output.status.success(), "{output:?}");
     env.wait_pipeline("foo", "epel9", "submitted", WAIT);
     assert_eq!(env.koji.calls_of("build").len(), 1);
+    daemon.stop();
+    env.close();
+}
+
+#[test]
+fn packit_yaml_from_dist_git_decides_and_merged_prs_are_checked_against_their_author() {
+    let env = PipelineEnv::with_distgit("honour_packit_yaml = [\"pk-*\"]", "");
+    env.distgit.set_packit_yaml(
+        "pk-one",
+        "rawhide",
+        ".packit.yaml",
+        "upstream_package_name: one\njobs:\n  - job: copr_build\n    trigger: pull_request\n  \
+         - job: koji_build\n    trigger: commit\n    dist_git_branches: [fedora-stable]\n    \
+         allowed_pr_authors: [\"@pk-team\"]\n",
+    );
+    env.distgit.set_group("pk-team", &["frank"]);
+    env.distgit.set_project(
+        "pk-one",
+        serde_json::json!({
+            "access_users": {"owner": ["olivia"], "admin": [], "commit": ["frank"], "collaborator": [], "ticket": []},
+            "access_groups": {"admin": [], "commit": [], "collaborator": [], "ticket": []}
+        }),
+    );
+    let pr = |id: i64, author: &str| {
+        serde_json::json!({"id": id, "status": "Merged", "branch": "f43", "branch_from": "update",
+            "user": {"name": author}, "commit_stop": commit("pr"), "tags": []})
+    };
+    env.distgit.set_pull_request("pk-one", 7, pr(7, "frank"));
+    env.distgit.set_pull_request("pk-one", 8, pr(8, "eve"));
+    let mut daemon = env.start();
+
+    let mut merged = push_body("pk-one", "f43", &commit("pr-7"), "pagure");
+    merged["pull_request_id"] = serde_json::json!(7);
+    env.publish("pagure.git.receive", &merged);
+    let built = env.wait_pipeline("pk-one", "f43", "submitted", WAIT);
+    let calls = env.koji.calls_of("build");
+    assert_eq!(calls[0].params[1], "f43-candidate");
+    assert!(
+        history_notes(&built).contains(".packit.yaml at rawhide"),
+        "{built:#}"
+    );
+
+    let mut by_eve = push_body("pk-one", "f43", &commit("pr-8"), "pagure");
+    by_eve["pull_request_id"] = serde_json::json!(8);
+    env.publish("pagure.git.receive", &by_eve);
+    // rawhide is not a stable release: fedora-stable excludes it.
+    env.publish(
+        "pagure.git.receive",
+        &push_body("pk-one", "rawhide", &commit("pk-rawhide"), "pagure"),
+    );
+    let skipped = env.wait_pipeline("pk-one", "rawhide", "skipped", WAIT);
+    assert!(
+        skipped["stage"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("branch rawhide is not among")),
+        "{skipped:#}"
+    );
+    let eve = env
+        .pipelines()
+        .into_iter()
+        .find(|p| p["key"]["commit"] == commit("pr-8"))
+        .expect("eve's pipeline");
+    assert_eq!(eve["stage"]["state"], "skipped", "{eve:#}");
+    assert!(
+        eve["stage"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("authored by eve, who is not in allowed_pr_authors")),
+        "{eve:#}"
+    );
+    assert_eq!(env.koji.calls_of("build").len(), 1);
+    // One fetch of the config for the three decisions: the cache serves the others.
+    assert_eq!(
+        env.distgit
+            .request_count("/rpms/pk-one/raw/rawhide/f/.packit.yaml"),
+        1
+    );
     daemon.stop();
     env.close();
 }

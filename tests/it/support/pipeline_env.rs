@@ -29,15 +29,21 @@ pub struct PipelineEnv {
 impl PipelineEnv {
     /// `sections` is TOML appended to the configuration (`[[package]]` rules, overrides).
     pub fn new(sections: &str) -> PipelineEnv {
-        Self::with_koji(sections, FakeKoji::start(), true)
+        Self::build("", sections, true)
     }
 
     /// Observe-only: no Koji credentials.
     pub fn observe_only(sections: &str) -> PipelineEnv {
-        Self::with_koji(sections, FakeKoji::start(), false)
+        Self::build("", sections, false)
     }
 
-    fn with_koji(sections: &str, koji: FakeKoji, ssl: bool) -> PipelineEnv {
+    /// `distgit_keys` are added to the `[distgit]` table (e.g. `honour_packit_yaml`).
+    pub fn with_distgit(distgit_keys: &str, sections: &str) -> PipelineEnv {
+        Self::build(distgit_keys, sections, true)
+    }
+
+    fn build(distgit_keys: &str, sections: &str, ssl: bool) -> PipelineEnv {
+        let koji = FakeKoji::start();
         let distgit = FakeDistGit::start();
         let bodhi = FakeBodhi::start();
         bodhi.set_releases(super::fake_bodhi::realistic_releases());
@@ -54,7 +60,7 @@ impl PipelineEnv {
         let config = format!(
             "url = \"{url}\"\ntopics = [\"pagure.git.receive\", \"buildsys.build.state.change\"]\n\n\
              [koji]\nhub = \"{hub}\"\nca_file = \"{ca}\"\n{auth}timeout_seconds = 2\nretry_max_seconds = 2\n\n\
-             [distgit]\nurl = \"{distgit}\"\n\n[bodhi]\nurl = \"{bodhi}\"\n\n\
+             [distgit]\nurl = \"{distgit}\"\n{distgit_keys}\n\n[bodhi]\nurl = \"{bodhi}\"\n\n\
              [reconcile]\nafter_minutes = 0\ninterval_seconds = 1\n\n{sections}",
             url = shared().plain_url(),
             hub = koji.hub_url(),
@@ -122,11 +128,18 @@ impl PipelineEnv {
     }
 
     /// Polls `fedflow pipelines` until one pipeline of `package` is in `state`.
-    pub fn wait_pipeline(&self, package: &str, branch: &str, state: &str, timeout: Duration) -> Value {
+    pub fn wait_pipeline(
+        &self,
+        package: &str,
+        branch: &str,
+        state: &str,
+        timeout: Duration,
+    ) -> Value {
         let mut last = Vec::new();
         let found = poll_until(timeout, || {
             last = self.pipelines();
-            last.iter().any(|p| matches_pipeline(p, package, branch, state))
+            last.iter()
+                .any(|p| matches_pipeline(p, package, branch, state))
         });
         assert!(
             found,
@@ -140,7 +153,9 @@ impl PipelineEnv {
     }
 
     pub fn close(self) {
-        let _ = self.runtime.block_on(self.connection.close(200, "done".into()));
+        let _ = self
+            .runtime
+            .block_on(self.connection.close(200, "done".into()));
     }
 }
 
@@ -190,38 +205,38 @@ pub fn push_body(package: &str, branch: &str, end_commit: &str, agent: &str) -> 
 pub fn fork_push_body(package: &str, branch: &str, end_commit: &str, user: &str) -> Value {
     let mut body = push_body(package, branch, end_commit, user);
     body["repo"]["fullname"] = json!(format!("forks/{user}/rpms/{package}"));
-    body["repo"]["parent"] = json!({"name": package, "namespace": "rpms", "fullname": format!("rpms/{package}")});
+    body["repo"]["parent"] =
+        json!({"name": package, "namespace": "rpms", "fullname": format!("rpms/{package}")});
     body
 }
 
-/// A `buildsys.build.state.change` body for a build of `source` in `target`, shaped like the fixture's.
-pub fn build_state_body(
-    nvr: (&str, &str, &str),
-    build_id: i64,
-    task_id: i64,
-    source: &str,
-    target: &str,
-    old: Option<i64>,
-    new: i64,
-    owner: &str,
-) -> Value {
+/// A build as the Koji messages describe it.
+pub struct BuildMessage<'a> {
+    pub nvr: (&'a str, &'a str, &'a str),
+    pub build_id: i64,
+    pub task_id: i64,
+    pub source: &'a str,
+    pub target: &'a str,
+    pub owner: &'a str,
+}
+
+/// A `buildsys.build.state.change` body for `build` going from `old` to `new`, shaped like the fixture's.
+pub fn build_state_body(build: &BuildMessage<'_>, old: Option<i64>, new: i64) -> Value {
     let fixture = super::fixtures::fixture_messages()
         .into_iter()
-        .find(|m| {
-            m.topic == "buildsys.build.state.change" && m.body["name"] == "chromium"
-        })
+        .find(|m| m.topic == "buildsys.build.state.change" && m.body["name"] == "chromium")
         .expect("the chromium build state fixture");
     let mut body = fixture.body;
-    let (name, version, release) = nvr;
+    let (name, version, release) = build.nvr;
     body["name"] = json!(name);
     body["version"] = json!(version);
     body["release"] = json!(release);
-    body["build_id"] = json!(build_id);
-    body["task_id"] = json!(task_id);
-    body["request"] = json!([source, target, {}]);
+    body["build_id"] = json!(build.build_id);
+    body["task_id"] = json!(build.task_id);
+    body["request"] = json!([build.source, build.target, {}]);
     body["old"] = json!(old);
     body["new"] = json!(new);
-    body["owner"] = json!(owner);
+    body["owner"] = json!(build.owner);
     if let Some(object) = body.as_object_mut() {
         object.remove("task");
     }
