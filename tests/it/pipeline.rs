@@ -9,7 +9,8 @@ use crate::support::pipeline_env::{
 use serde_json::Value;
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(30);
+/// Generous: the whole suite shares two cores in CI.
+const WAIT: Duration = Duration::from_secs(60);
 
 fn central_rule(package: &str, branches: &str) -> String {
     format!(
@@ -173,7 +174,6 @@ fn pushes_that_must_not_build_are_recorded_with_their_reason() {
         "pagure.git.receive",
         &push_body("marker", "f43", &marker, PUSHER),
     );
-    env.koji.wait_for_calls("build", 1, WAIT);
     // Every push before the marker has been decided once the marker is.
     env.wait_pipeline("marker", "f43", "submitted", WAIT);
     let reasons: Vec<String> = env
