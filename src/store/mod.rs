@@ -111,7 +111,7 @@ impl Store {
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
 
-        let db = sled::Config::new().path(dir.join("db")).open()?;
+        let db = open_db(&dir.join("db"))?;
         let store = Store {
             dir: dir.to_owned(),
             meta: db.open_tree("meta")?,
@@ -222,6 +222,25 @@ impl Store {
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
+    }
+}
+
+/// Opens the sled database. Holding `fedflow.lock` means no other process uses it, but a `Store` of this
+/// process that was just dropped may still have sled's flusher thread holding the database's own file
+/// lock for a moment: wait for it rather than fail.
+fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match sled::Config::new().path(path).open() {
+            Err(sled::Error::Io(e))
+                // sled reports its lock conflict as ErrorKind::Other with this text.
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
     }
 }
 
