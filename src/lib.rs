@@ -10,6 +10,7 @@ pub mod distgit;
 pub mod koji;
 pub mod logging;
 pub mod message;
+pub mod net;
 pub mod packit;
 pub mod pipeline;
 pub mod status;

@@ -9,6 +9,7 @@ pub use aliases::resolve_branches;
 pub use error::BodhiError;
 pub use releases::Release;
 
+use crate::net::BodyError;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::time::Duration;
@@ -111,34 +112,21 @@ impl BodhiClient {
     }
 }
 
-/// Reads the body in chunks and stops as soon as it would exceed `limit`.
+/// The body, at most `limit` bytes.
 async fn read_limited(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     limit: usize,
     path: &str,
 ) -> Result<Vec<u8>, BodhiError> {
-    let too_large = || BodhiError::TooLarge {
-        path: path.to_owned(),
-        limit,
-    };
-    if response
-        .content_length()
-        .is_some_and(|length| length > limit as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+    crate::net::read_limited(response, limit)
         .await
-        .map_err(|err| BodhiError::from_transport(path, err))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        .map_err(|error| match error {
+            BodyError::TooLarge => BodhiError::TooLarge {
+                path: path.to_owned(),
+                limit,
+            },
+            BodyError::Transport(source) => BodhiError::from_transport(path, source),
+        })
 }
 
 /// Cornice's error body: `{"status": "error", "errors": [{"location", "name", "description"}]}`.

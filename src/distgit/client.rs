@@ -3,6 +3,7 @@
 
 use super::names::{check_simple_name, ref_segments};
 use super::{ConfigFile, DistGitError, ProjectAccess, PullRequest};
+use crate::net::BodyError;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -192,35 +193,21 @@ impl DistGitClient {
     }
 }
 
-/// Reads the body in chunks and stops as soon as it would exceed `limit` (a declared Content-Length over
-/// the limit fails before any byte is read).
+/// The body, at most `limit` bytes.
 async fn read_limited(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     limit: usize,
     path: &str,
 ) -> Result<Vec<u8>, DistGitError> {
-    let too_large = || DistGitError::TooLarge {
-        path: path.to_owned(),
-        limit,
-    };
-    if response
-        .content_length()
-        .is_some_and(|length| length > limit as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+    crate::net::read_limited(response, limit)
         .await
-        .map_err(|err| DistGitError::from_transport(path, err))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        .map_err(|error| match error {
+            BodyError::TooLarge => DistGitError::TooLarge {
+                path: path.to_owned(),
+                limit,
+            },
+            BodyError::Transport(source) => DistGitError::from_transport(path, source),
+        })
 }
 
 /// The error for a status that is neither 200 nor an expected 404.

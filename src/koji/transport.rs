@@ -2,6 +2,7 @@
 //! identity, per-request timeout), session headers, the HTTP status check before parsing, and a size
 //! limit on response bodies.
 
+use crate::net::BodyError;
 use std::path::Path;
 use std::time::Duration;
 
@@ -108,29 +109,18 @@ impl Transport {
         &self,
         url: &str,
         method: &str,
-        mut response: reqwest::Response,
+        response: reqwest::Response,
     ) -> Result<Vec<u8>, KojiError> {
-        let too_large = || KojiError::Decode {
-            method: method.to_owned(),
-            url: url.to_owned(),
-            reason: format!("response body exceeds {MAX_RESPONSE_BYTES} bytes"),
-        };
-        let announced = response.content_length().unwrap_or(0);
-        if announced > MAX_RESPONSE_BYTES as u64 {
-            return Err(too_large());
-        }
-        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
-        while let Some(chunk) = response
-            .chunk()
+        crate::net::read_limited(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|error| self.request_error(url, method, error))?
-        {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|error| match error {
+                BodyError::TooLarge => KojiError::Decode {
+                    method: method.to_owned(),
+                    url: url.to_owned(),
+                    reason: format!("response body exceeds {MAX_RESPONSE_BYTES} bytes"),
+                },
+                BodyError::Transport(error) => self.request_error(url, method, error),
+            })
     }
 
     fn request_error(&self, url: &str, method: &str, error: reqwest::Error) -> KojiError {

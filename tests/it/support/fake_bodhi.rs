@@ -2,9 +2,7 @@
 //! `total`), `state` filters and Cornice error bodies, plus a request log and one-shot failure injection.
 //! Routes are registered one per endpoint so the update API can be added beside `/releases/`.
 
-use super::fake_http::{
-    Injection, ServerThread, Traffic, injected_reply, json_reply, lock, query_pairs,
-};
+use super::fake_http::{ServerThread, Traffic, injected_reply, json_reply, lock, query_pairs};
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
@@ -59,12 +57,9 @@ impl FakeBodhi {
 
     /// The next request whose `path?query` starts with `path_prefix` gets exactly this reply.
     pub fn reply_next(&self, path_prefix: &str, status: u16, content_type: &str, body: &[u8]) {
-        lock(&self.state).traffic.injections.push(Injection {
-            path_prefix: path_prefix.to_owned(),
-            status,
-            content_type: content_type.to_owned(),
-            body: body.to_vec(),
-        });
+        lock(&self.state)
+            .traffic
+            .reply_next(path_prefix, status, content_type, body);
     }
 
     /// Every request so far as `path?query`.

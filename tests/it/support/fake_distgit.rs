@@ -3,8 +3,8 @@
 //! and one-shot failure injection. Paths are percent-decoded before routing, as WSGI does for Pagure.
 
 use super::fake_http::{
-    Injection, ServerThread, Traffic, html_error_page, injected_reply, json_reply, lock,
-    percent_decode, query_pairs, reply,
+    ServerThread, Traffic, html_error_page, injected_reply, json_reply, lock, percent_decode,
+    query_pairs, reply,
 };
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -124,12 +124,9 @@ impl FakeDistGit {
 
     /// The next request whose `path?query` starts with `path_prefix` gets exactly this reply.
     pub fn reply_next(&self, path_prefix: &str, status: u16, content_type: &str, body: &[u8]) {
-        lock(&self.state).traffic.injections.push(Injection {
-            path_prefix: path_prefix.to_owned(),
-            status,
-            content_type: content_type.to_owned(),
-            body: body.to_vec(),
-        });
+        lock(&self.state)
+            .traffic
+            .reply_next(path_prefix, status, content_type, body);
     }
 
     /// Every request so far as `path?query` (path as sent, still percent-encoded).

@@ -84,6 +84,16 @@ pub struct Traffic {
 }
 
 impl Traffic {
+    /// The next request whose `path?query` starts with `path_prefix` gets exactly this reply.
+    pub fn reply_next(&mut self, path_prefix: &str, status: u16, content_type: &str, body: &[u8]) {
+        self.injections.push(Injection {
+            path_prefix: path_prefix.to_owned(),
+            status,
+            content_type: content_type.to_owned(),
+            body: body.to_vec(),
+        });
+    }
+
     /// Logs `target` and returns the injection it consumes, if any.
     pub fn record(&mut self, target: &str) -> Option<Injection> {
         self.requests.push(target.to_owned());
