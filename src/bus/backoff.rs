@@ -7,6 +7,12 @@ const FIRST_DELAY: Duration = Duration::from_secs(1);
 /// Each delay is moved by up to this fraction either way.
 const JITTER: f64 = 0.2;
 
+/// `base` moved by up to 20 % either way, so that retries of many clients do not line up.
+pub fn jittered(base: Duration) -> Duration {
+    let factor = 1.0 + JITTER * (fastrand::f64() * 2.0 - 1.0);
+    base.mul_f64(factor)
+}
+
 #[derive(Debug, Clone)]
 pub struct Backoff {
     next: Duration,
@@ -25,8 +31,7 @@ impl Backoff {
     pub fn next_delay(&mut self) -> Duration {
         let base = self.next;
         self.next = (self.next * 2).min(self.cap);
-        let factor = 1.0 + JITTER * (fastrand::f64() * 2.0 - 1.0);
-        base.mul_f64(factor).min(self.cap)
+        jittered(base).min(self.cap)
     }
 
     pub fn set_cap(&mut self, cap: Duration) {

@@ -5,7 +5,7 @@ mod backoff;
 mod consume;
 mod session;
 
-pub use backoff::Backoff;
+pub use backoff::{Backoff, jittered};
 pub use consume::BatchOutcome;
 
 use crate::config::Settings;

@@ -147,7 +147,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                print!("{}", pipelines::render(&list, &settings.koji.weburl));
+                print!("{}", pipelines::render(&list, &settings.koji));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,7 +1,7 @@
 //! `fedflow pipelines` and `fedflow retry`: read from the running daemon over the control socket, or from
 //! the store when no daemon runs.
 
-use crate::config::Settings;
+use crate::config::{KojiSettings, Settings};
 use crate::daemon::control;
 use crate::pipeline::{self, Pipeline};
 use crate::status::format_time;
@@ -80,7 +80,7 @@ fn with_store<T>(
 }
 
 /// One line per pipeline, then its history indented.
-pub fn render(pipelines: &[Pipeline], koji_web: &str) -> String {
+pub fn render(pipelines: &[Pipeline], koji: &KojiSettings) -> String {
     let mut out = String::new();
     if pipelines.is_empty() {
         out.push_str("no pipelines\n");
@@ -95,7 +95,7 @@ pub fn render(pipelines: &[Pipeline], koji_web: &str) -> String {
             p.key.package,
             p.key.branch,
             p.stage.name(),
-            detail(p, koji_web)
+            detail(p, koji)
         );
         if let Some(retry) = &p.retry {
             let _ = writeln!(
@@ -118,14 +118,9 @@ pub fn render(pipelines: &[Pipeline], koji_web: &str) -> String {
     out
 }
 
-fn detail(p: &Pipeline, koji_web: &str) -> String {
+fn detail(p: &Pipeline, koji: &KojiSettings) -> String {
     use crate::pipeline::Stage;
-    let task_link = |task_id: i64| {
-        format!(
-            "{}/taskinfo?taskID={task_id}",
-            koji_web.trim_end_matches('/')
-        )
-    };
+    let task_link = |task_id: i64| koji.task_url(task_id);
     match &p.stage {
         Stage::Received => "waiting for the policy".to_owned(),
         Stage::Skipped { reason } => reason.clone(),

@@ -14,14 +14,8 @@ pub use follow::BuildRecord;
 
 pub use state::{Pipeline, PushFacts, PushKey, RetryState, Stage, Transition, TransitionError};
 
+pub use crate::status::unix_now;
 use crate::store::Store;
-
-/// Unix seconds now.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// Puts a failed or canceled pipeline back to the policy (`fedflow retry`); the engine picks it up.
 pub fn requeue(store: &Store, id: u64, by: &str) -> anyhow::Result<Pipeline> {

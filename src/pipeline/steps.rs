@@ -100,8 +100,7 @@ pub(super) fn defer_or_fail(
 pub fn retry_delay(attempts: u32, cap: Duration) -> Duration {
     let exponent = attempts.saturating_sub(1).min(20);
     let base = FIRST_RETRY.saturating_mul(1 << exponent).min(cap);
-    let factor = 1.0 + 0.2 * (fastrand::f64() * 2.0 - 1.0);
-    base.mul_f64(factor).min(cap)
+    crate::bus::jittered(base).min(cap)
 }
 
 async fn decide(

@@ -77,7 +77,7 @@ fn concerns_us(
     }
     // A pipeline's build whose package left the configuration since: still follow it to the end.
     match change.task_id {
-        Some(task_id) => Ok(store.pipeline_by_task(task_id)?.is_some()),
+        Some(task_id) => store.has_pipeline_for_task(task_id),
         None => Ok(false),
     }
 }

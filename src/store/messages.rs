@@ -3,10 +3,10 @@
 //! A batch of deliveries is written in one sled transaction, so a crash leaves either all of a batch's
 //! effects or none of them; the caller flushes before acknowledging.
 
-use super::{RECENT_PER_TOPIC, Store, StoreError};
+use super::{RECENT_PER_TOPIC, Store, StoreError, unwrap_tx};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,7 +79,7 @@ pub struct RecentEvent {
     pub summary: String,
 }
 
-fn now_secs() -> u64 {
+pub(super) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -222,10 +222,7 @@ impl Store {
                 Ok(dispositions)
             },
         );
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })
+        unwrap_tx(result)
     }
 
     pub fn counters(&self) -> Result<Counters, StoreError> {

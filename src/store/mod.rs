@@ -225,6 +225,16 @@ impl Store {
     }
 }
 
+/// A transaction's result, with sled's storage errors and our aborts as one error type.
+fn unwrap_tx<T>(
+    result: Result<T, sled::transaction::TransactionError<StoreError>>,
+) -> Result<T, StoreError> {
+    result.map_err(|e| match e {
+        sled::transaction::TransactionError::Abort(e) => e,
+        sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+    })
+}
+
 /// Opens the sled database. Holding `fedflow.lock` means no other process uses it, but a `Store` of this
 /// process that was just dropped may still have sled's flusher thread holding the database's own file
 /// lock for a moment: wait for it rather than fail.

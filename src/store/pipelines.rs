@@ -6,12 +6,12 @@
 //! Pipelines are kept as JSON under their id, with indexes by push key, by Koji task, by (source, target)
 //! and a set of the ones still active.
 
-use super::{Store, StoreError};
+use super::messages::now_secs;
+use super::{Store, StoreError, unwrap_tx};
 use crate::pipeline::{Pipeline, PushKey};
 use serde::{Serialize, de::DeserializeOwned};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use std::time::{SystemTime, UNIX_EPOCH};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 type Abort = ConflictableTransactionError<StoreError>;
 
@@ -49,19 +49,6 @@ fn id_from(raw: &[u8]) -> Option<u64> {
 
 fn source_key(source_url: &str, target: &str) -> Vec<u8> {
     format!("{source_url}\0{target}").into_bytes()
-}
-
-pub(super) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn unwrap_tx<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
-    result.map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Sled(e),
-    })
 }
 
 /// Writes a pipeline and brings its indexes in line with its stage.
@@ -210,6 +197,13 @@ impl Store {
         let mut index_key = b"push\0".to_vec();
         index_key.extend(key.encode());
         self.pipeline_by_index(&index_key)
+    }
+
+    /// Whether a pipeline follows Koji task `task_id` (an index lookup only: this runs on the consume path).
+    pub fn has_pipeline_for_task(&self, task_id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .pipeline_index
+            .contains_key(format!("task\0{task_id}").as_bytes())?)
     }
 
     pub fn pipeline_by_task(&self, task_id: i64) -> Result<Option<Pipeline>, StoreError> {
