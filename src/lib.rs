@@ -3,6 +3,7 @@
 
 pub mod bodhi;
 pub mod bus;
+pub mod changelog;
 pub mod cli;
 pub mod config;
 pub mod daemon;

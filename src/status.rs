@@ -97,6 +97,9 @@ pub struct PipelineReport {
     pub retrying: u64,
     /// Work items queued by the consume path and not yet applied.
     pub inbox: u64,
+    /// Pipelines an operator should look at (Bodhi's automatic update missing).
+    #[serde(default)]
+    pub needs_attention: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,8 +179,12 @@ impl StatusReport {
             .as_ref()
             .map_or((String::new(), 0), |b| (b.queue.clone(), b.acked));
         let active: u64 = self.pipelines.active_by_state.values().sum();
+        let attention = match self.pipelines.needs_attention {
+            0 => String::new(),
+            n => format!(", {n} NEED ATTENTION"),
+        };
         format!(
-            "{connection}; queue {queue}; received {}, acked {acked}, rejected {}, duplicates {}; pipelines {} ({active} active, {} retrying)",
+            "{connection}; queue {queue}; received {}, acked {acked}, rejected {}, duplicates {}; pipelines {} ({active} active, {} retrying{attention})",
             m.received, m.rejected, m.duplicates, self.pipelines.total, self.pipelines.retrying
         )
     }
@@ -187,6 +194,7 @@ fn pipeline_report(store: &Store) -> Result<PipelineReport, StoreError> {
     let mut report = PipelineReport {
         total: store.pipeline_count() as u64,
         inbox: store.inbox_len() as u64,
+        needs_attention: store.needs_attention_count() as u64,
         ..PipelineReport::default()
     };
     for pipeline in store.active_pipelines()? {

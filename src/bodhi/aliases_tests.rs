@@ -21,6 +21,8 @@ fn release(name: &str, version: &str, id_prefix: &str, branch: &str, state: &str
         }),
         composed_by_bodhi: branch != "rawhide",
         create_automatic_updates: branch == "rawhide",
+        stable_tag: Some(format!("{branch}-updates")),
+        dist_tag: Some(branch.to_owned()),
     }
 }
 

@@ -1,58 +1,63 @@
-//! The Bodhi REST client. Today it reads the active releases ([`BodhiClient::active_releases`]) and resolves
-//! Packit's branch aliases against them ([`resolve_branches`]); update lookup and creation come later.
+//! The Bodhi REST client: the active releases ([`BodhiClient::active_releases`]) and Packit's branch aliases
+//! resolved against them ([`resolve_branches`]), the updates of a build ([`BodhiClient::updates_for_build`])
+//! and update creation ([`BodhiClient::create_update`]) with the OIDC/cookie/CSRF login it needs
+//! ([`BodhiAuth`]). This module owns the HTTP plumbing the calls share: bounded bodies, Cornice error
+//! bodies, paging.
 
 mod aliases;
+mod cookies;
 mod error;
+mod login;
 mod releases;
+mod tokens;
+mod tokens_file;
+mod updates;
 
 pub use aliases::resolve_branches;
 pub use error::BodhiError;
+pub use login::BodhiAuth;
 pub use releases::Release;
+pub use updates::{NewUpdate, Update};
 
 use crate::net::BodyError;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Cap on one JSON answer; a page of 100 releases is about 100 KiB.
+/// Cap on one JSON answer; a page of 100 releases is about 100 KiB, a page of 100 updates a few MiB.
 const MAX_JSON_BYTES: usize = 8 * 1024 * 1024;
 
-/// Reader of a Bodhi instance (`https://bodhi.fedoraproject.org` in production).
+/// More pages than any real list fedflow asks for needs: a server that keeps paging is misbehaving.
+const MAX_PAGES: u64 = 100;
+
+/// Client of a Bodhi instance (`https://bodhi.fedoraproject.org` in production). Clones share the
+/// connection pool and, with credentials, one login session.
 #[derive(Clone, Debug)]
 pub struct BodhiClient {
     http: reqwest::Client,
     base: Url,
     page_size: u32,
+    login: Option<Arc<login::Login>>,
 }
 
 /// Bodhi's largest `rows_per_page`, and the default page size of list calls.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
 impl BodhiClient {
-    /// `timeout` bounds each request as a whole (connect, headers and body).
+    /// `timeout` bounds each request as a whole (connect, headers and body). The client is read-only
+    /// until [`Self::with_auth`] gives it credentials.
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, BodhiError> {
-        let invalid = |reason: &str| BodhiError::InvalidBaseUrl {
+        let base = crate::net::base_url(base_url).map_err(|reason| BodhiError::InvalidBaseUrl {
             url: base_url.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let base =
-            Url::parse(base_url.trim_end_matches('/')).map_err(|err| invalid(&err.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid("not an http(s) URL"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid("must not carry a query or fragment"));
-        }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("fedflow/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(BodhiError::Client)?;
+            reason,
+        })?;
+        let http = crate::net::rest_client(timeout).map_err(BodhiError::Client)?;
         Ok(BodhiClient {
             http,
             base,
             page_size: MAX_PAGE_SIZE,
+            login: None,
         })
     }
 
@@ -60,6 +65,17 @@ impl BodhiClient {
     pub fn with_page_size(mut self, rows: u32) -> Self {
         self.page_size = rows.clamp(1, MAX_PAGE_SIZE);
         self
+    }
+
+    /// Credentials for write calls. Nothing is read or requested until the first write call.
+    pub fn with_auth(mut self, auth: BodhiAuth) -> Self {
+        self.login = login::Login::new(auth).map(Arc::new);
+        self
+    }
+
+    /// Whether write calls ([`Self::create_update`]) can authenticate at all.
+    pub fn can_write(&self) -> bool {
+        self.login.is_some()
     }
 
     /// `base` + `segments` (each percent-encoded) + a trailing slash, as Bodhi's collection routes expect.
@@ -74,58 +90,146 @@ impl BodhiClient {
         url
     }
 
+    /// `base` + `segments`, without a trailing slash (`/csrf`, `/oidc/login-token`).
+    fn resource_url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
     /// GET returning the parsed 200 body; every other status becomes an error carrying Bodhi's descriptions.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, BodhiError> {
         let path = url.path().to_owned();
-        let response = self
+        let request = self
             .http
             .get(url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|err| BodhiError::from_transport(&path, err))?;
-        let status = response.status();
-        let body = read_limited(response, MAX_JSON_BYTES, &path).await;
-        if status == StatusCode::OK {
-            return serde_json::from_slice(&body?).map_err(|err| BodhiError::InvalidJson {
-                path,
-                detail: err.to_string(),
-            });
+            .header(reqwest::header::ACCEPT, "application/json");
+        let answer = send(request, "GET", &path).await?;
+        if answer.status != StatusCode::OK {
+            return Err(answer.into_error("GET", &path));
         }
-        let descriptions = body
-            .map(|bytes| error_descriptions(&bytes))
-            .unwrap_or_default();
-        let status = status.as_u16();
-        if status >= 500 || status == 429 {
-            Err(BodhiError::ServerError {
-                path,
-                status,
-                descriptions,
-            })
-        } else {
-            Err(BodhiError::Rejected {
-                path,
-                status,
-                descriptions,
-            })
+        parse_json("GET", &path, &answer.body?)
+    }
+
+    /// Every page of a Bodhi list (`{"<items>": [...], "page", "pages", ...}`): `query` plus
+    /// `rows_per_page` and `page`, following `pages` up to [`MAX_PAGES`].
+    async fn get_all_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        collection: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<T>, BodhiError> {
+        let mut items = Vec::new();
+        let rows = self.page_size.to_string();
+        let mut page: u64 = 1;
+        loop {
+            let page_text = page.to_string();
+            let mut pairs = query.to_vec();
+            pairs.extend([("rows_per_page", rows.as_str()), ("page", &page_text)]);
+            let url = self.collection_url(&[collection], &pairs);
+            let path = url.path().to_owned();
+            let answer: Page<T> = self.get_json(url).await?;
+            items.extend(answer.items);
+            if page >= answer.pages {
+                return Ok(items);
+            }
+            if page >= MAX_PAGES {
+                return Err(BodhiError::Paging {
+                    method: "GET",
+                    path,
+                    pages: page,
+                });
+            }
+            page += 1;
         }
     }
+}
+
+/// One page of a Bodhi list; the items sit under the collection's name.
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(alias = "releases", alias = "updates")]
+    items: Vec<T>,
+    pages: u64,
+}
+
+/// A response read whole. A body that could not be read is kept as the error, so that a failed status
+/// still reports as such.
+struct Answer {
+    status: StatusCode,
+    /// The raw `Set-Cookie` values (login and CSRF answers carry the session cookies).
+    set_cookies: Vec<String>,
+    body: Result<Vec<u8>, BodhiError>,
+}
+
+impl Answer {
+    /// The error for a non-success answer, with Bodhi's descriptions.
+    fn into_error(self, method: &'static str, path: &str) -> BodhiError {
+        let descriptions = self
+            .body
+            .map(|bytes| error_entries(&bytes))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|entry| entry.description)
+            .collect();
+        BodhiError::from_status(method, path, self.status.as_u16(), descriptions)
+    }
+}
+
+async fn send(
+    request: reqwest::RequestBuilder,
+    method: &'static str,
+    path: &str,
+) -> Result<Answer, BodhiError> {
+    let response = request
+        .send()
+        .await
+        .map_err(|err| BodhiError::from_transport(method, path, err))?;
+    let status = response.status();
+    let set_cookies = response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    let body = read_limited(response, MAX_JSON_BYTES, method, path).await;
+    Ok(Answer {
+        status,
+        set_cookies,
+        body,
+    })
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    method: &'static str,
+    path: &str,
+    body: &[u8],
+) -> Result<T, BodhiError> {
+    serde_json::from_slice(body).map_err(|err| BodhiError::InvalidJson {
+        method,
+        path: path.to_owned(),
+        detail: err.to_string(),
+    })
 }
 
 /// The body, at most `limit` bytes.
 async fn read_limited(
     response: reqwest::Response,
     limit: usize,
+    method: &'static str,
     path: &str,
 ) -> Result<Vec<u8>, BodhiError> {
     crate::net::read_limited(response, limit)
         .await
         .map_err(|error| match error {
             BodyError::TooLarge => BodhiError::TooLarge {
+                method,
                 path: path.to_owned(),
                 limit,
             },
-            BodyError::Transport(source) => BodhiError::from_transport(path, source),
+            BodyError::Transport(source) => BodhiError::from_transport(method, path, source),
         })
 }
 
@@ -137,17 +241,15 @@ struct ErrorBody {
 
 #[derive(Deserialize)]
 struct ErrorEntry {
+    /// Null in the errors Bodhi's exception views add.
+    #[serde(default)]
+    name: Option<String>,
     description: String,
 }
 
-/// The `description` of each error entry, verbatim (callers match on them); empty for other bodies.
-fn error_descriptions(bytes: &[u8]) -> Vec<String> {
+/// Each error entry, descriptions verbatim (callers match on them); empty for other bodies.
+fn error_entries(bytes: &[u8]) -> Vec<ErrorEntry> {
     serde_json::from_slice::<ErrorBody>(bytes)
-        .map(|body| {
-            body.errors
-                .into_iter()
-                .map(|entry| entry.description)
-                .collect()
-        })
+        .map(|body| body.errors)
         .unwrap_or_default()
 }

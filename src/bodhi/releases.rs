@@ -3,9 +3,6 @@
 use super::{BodhiClient, BodhiError};
 use serde::{Deserialize, Serialize};
 
-/// More pages than any real active-release list needs: a server that keeps paging is misbehaving.
-const MAX_PAGES: u64 = 100;
-
 /// One Bodhi release, with the fields fedflow needs. Cached as-is, hence serde both ways.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Release {
@@ -24,6 +21,12 @@ pub struct Release {
     pub candidate_tag: Option<String>,
     pub composed_by_bodhi: bool,
     pub create_automatic_updates: bool,
+    /// Koji tag of the release's stable builds (`f42-updates`); the baseline of an update's changelog.
+    #[serde(default)]
+    pub stable_tag: Option<String>,
+    /// Koji tag of the release as shipped (`f42`).
+    #[serde(default)]
+    pub dist_tag: Option<String>,
 }
 
 /// A release as Bodhi sends it: flags may be null on old releases.
@@ -41,6 +44,10 @@ struct ReleaseJson {
     composed_by_bodhi: Option<bool>,
     #[serde(default)]
     create_automatic_updates: Option<bool>,
+    #[serde(default)]
+    stable_tag: Option<String>,
+    #[serde(default)]
+    dist_tag: Option<String>,
 }
 
 impl From<ReleaseJson> for Release {
@@ -55,45 +62,22 @@ impl From<ReleaseJson> for Release {
             candidate_tag: json.candidate_tag.filter(|tag| !tag.is_empty()),
             composed_by_bodhi: json.composed_by_bodhi.unwrap_or(false),
             create_automatic_updates: json.create_automatic_updates.unwrap_or(false),
+            stable_tag: json.stable_tag.filter(|tag| !tag.is_empty()),
+            dist_tag: json.dist_tag.filter(|tag| !tag.is_empty()),
         }
     }
-}
-
-#[derive(Deserialize)]
-struct ReleasesPage {
-    releases: Vec<ReleaseJson>,
-    pages: u64,
 }
 
 impl BodhiClient {
     /// `GET /releases/?state=current&state=pending&state=frozen&rows_per_page=<page size>&page=<n>`, following
     /// `pages` (the active list is about 20 releases: one page at the default size).
     pub async fn active_releases(&self) -> Result<Vec<Release>, BodhiError> {
-        let mut releases = Vec::new();
-        let mut page: u64 = 1;
-        let rows = self.page_size.to_string();
-        loop {
-            let page_text = page.to_string();
-            let url = self.collection_url(
-                &["releases"],
-                &[
-                    ("state", "current"),
-                    ("state", "pending"),
-                    ("state", "frozen"),
-                    ("rows_per_page", &rows),
-                    ("page", &page_text),
-                ],
-            );
-            let path = url.path().to_owned();
-            let answer: ReleasesPage = self.get_json(url).await?;
-            releases.extend(answer.releases.into_iter().map(Release::from));
-            if page >= answer.pages {
-                return Ok(releases);
-            }
-            if page >= MAX_PAGES {
-                return Err(BodhiError::Paging { path, pages: page });
-            }
-            page += 1;
-        }
+        let states = [
+            ("state", "current"),
+            ("state", "pending"),
+            ("state", "frozen"),
+        ];
+        let releases: Vec<ReleaseJson> = self.get_all_pages("releases", &states).await?;
+        Ok(releases.into_iter().map(Release::from).collect())
     }
 }

@@ -12,6 +12,7 @@ use futures_lite::StreamExt;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicQosOptions, BasicRejectOptions};
 use std::collections::BTreeSet;
+use std::time::Duration;
 use tracing::{debug, info, warn};
 
 /// Counts of one batch, for the caller's bookkeeping.
@@ -217,10 +218,7 @@ pub async fn process_batch(
         }
         match settle {
             Settle::Reject => {
-                delivery
-                    .acker
-                    .reject(BasicRejectOptions { requeue: false })
-                    .await?;
+                settled(delivery.acker.reject(BasicRejectOptions { requeue: false })).await?;
                 outcome.rejected += 1;
             }
             Settle::Ack => {
@@ -231,12 +229,25 @@ pub async fn process_batch(
     }
     // Rejected tags are already settled, so one multiple-ack covers exactly the rest of the batch.
     if let Some(delivery) = last_ack {
-        delivery
-            .acker
-            .ack(BasicAckOptions { multiple: true })
-            .await?;
+        settled(delivery.acker.ack(BasicAckOptions { multiple: true })).await?;
     }
     LiveStatus::count(&live.session.acked, outcome.acked);
     LiveStatus::count(&live.session.rejected, outcome.rejected);
     Ok(outcome)
+}
+
+/// How long an ack or reject may take to be written. Settling is a local socket write; it only takes
+/// long when the connection died under it.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Awaits an ack or reject with a deadline. A broker that stops while a settle is in flight can leave
+/// lapin's promise unresolved; without the deadline the session would wait forever, still "connected".
+/// The message is durable by now, so its redelivery after the reconnect is counted as a duplicate.
+async fn settled(
+    settle: impl std::future::Future<Output = Result<bool, lapin::Error>>,
+) -> Result<(), BusError> {
+    tokio::time::timeout(SETTLE_TIMEOUT, settle)
+        .await
+        .map_err(|_| BusError::Timeout(SETTLE_TIMEOUT))??;
+    Ok(())
 }

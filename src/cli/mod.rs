@@ -147,7 +147,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                print!("{}", pipelines::render(&list, &settings.koji));
+                print!("{}", pipelines::render(&list, &settings));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -193,7 +193,7 @@ fn check_config(inputs: &Inputs) -> anyhow::Result<ExitCode> {
 }
 
 /// Credential files that are missing or unreadable: the bus's (only with `amqps://`, where they are used)
-/// and Koji's (for the configured login).
+/// Koji's (for the configured login) and Bodhi's token file.
 fn credential_problems(settings: &Settings) -> Vec<String> {
     let mut files: Vec<(&str, &std::path::PathBuf)> = Vec::new();
     if settings.bus.url.is_tls() {
@@ -217,6 +217,9 @@ fn credential_problems(settings: &Settings) -> Vec<String> {
         config::KojiAuthSettings::Kerberos { keytab, .. } => files.push(("koji.keytab", keytab)),
     }
     files.extend(settings.koji.ca_file.as_ref().map(|p| ("koji.ca_file", p)));
+    if let config::BodhiAuthSettings::RefreshToken { token_file } = &settings.bodhi.auth {
+        files.push(("bodhi.token_file", token_file));
+    }
     files
         .into_iter()
         .filter_map(|(key, path)| {

@@ -1,7 +1,7 @@
 //! `fedflow pipelines` and `fedflow retry`: read from the running daemon over the control socket, or from
 //! the store when no daemon runs.
 
-use crate::config::{KojiSettings, Settings};
+use crate::config::Settings;
 use crate::daemon::control;
 use crate::pipeline::{self, Pipeline};
 use crate::status::format_time;
@@ -80,7 +80,7 @@ fn with_store<T>(
 }
 
 /// One line per pipeline, then its history indented.
-pub fn render(pipelines: &[Pipeline], koji: &KojiSettings) -> String {
+pub fn render(pipelines: &[Pipeline], settings: &Settings) -> String {
     let mut out = String::new();
     if pipelines.is_empty() {
         out.push_str("no pipelines\n");
@@ -95,7 +95,7 @@ pub fn render(pipelines: &[Pipeline], koji: &KojiSettings) -> String {
             p.key.package,
             p.key.branch,
             p.stage.name(),
-            detail(p, koji)
+            detail(p, settings)
         );
         if let Some(retry) = &p.retry {
             let _ = writeln!(
@@ -118,7 +118,8 @@ pub fn render(pipelines: &[Pipeline], koji: &KojiSettings) -> String {
     out
 }
 
-fn detail(p: &Pipeline, koji: &KojiSettings) -> String {
+fn detail(p: &Pipeline, settings: &Settings) -> String {
+    let koji = &settings.koji;
     use crate::pipeline::Stage;
     let task_link = |task_id: i64| koji.task_url(task_id);
     match &p.stage {
@@ -138,5 +139,33 @@ fn detail(p: &Pipeline, koji: &KojiSettings) -> String {
             None => reason.clone(),
         },
         Stage::Canceled { task_id, .. } => format!("canceled {}", task_link(*task_id)),
+        Stage::AwaitingTag {
+            candidate_tag,
+            release,
+            ..
+        } => format!(
+            "{} waiting for the tag {candidate_tag} ({release})",
+            p.nvr().unwrap_or_default()
+        ),
+        Stage::CreatingUpdate { release } => {
+            format!(
+                "creating the {release} update of {}",
+                p.nvr().unwrap_or_default()
+            )
+        }
+        Stage::WouldCreateUpdate { release } => format!(
+            "would create the {release} update of {} (observe-only)",
+            p.nvr().unwrap_or_default()
+        ),
+        Stage::AwaitingAutomaticUpdate { release, .. } => format!(
+            "{} waiting for Bodhi's automatic {release} update",
+            p.nvr().unwrap_or_default()
+        ),
+        Stage::Update { alias, status, .. } => format!(
+            "{} in {alias} ({status}) {}/updates/{alias}",
+            p.nvr().unwrap_or_default(),
+            settings.bodhi.url
+        ),
+        Stage::NeedsAttention { reason } => reason.clone(),
     }
 }

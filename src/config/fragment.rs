@@ -82,6 +82,12 @@ pub struct DistGitFragment {
 #[serde(deny_unknown_fields)]
 pub struct BodhiFragment {
     pub url: Option<String>,
+    pub auth: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub oidc_issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub tag_wait_minutes: Option<u64>,
+    pub automatic_update_check_minutes: Option<u64>,
     pub releases_cache_hours: Option<u64>,
     pub timeout_seconds: Option<u64>,
 }

@@ -12,9 +12,9 @@ mod workflow;
 pub use load::{ConfigError, Inputs, load};
 pub use settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings};
 pub use workflow::{
-    BodhiSettings, BodhiUpdateRule, ConfigSource, DistGitSettings, KojiAuthSettings, KojiBuildRule,
-    KojiSettings, MAX_PACKIT_CONFIG_BYTES, PackageRule, ReconcileSettings, glob_matches,
-    is_package_name,
+    BodhiAuthSettings, BodhiSettings, BodhiUpdateRule, ConfigSource, DistGitSettings,
+    KojiAuthSettings, KojiBuildRule, KojiSettings, MAX_PACKIT_CONFIG_BYTES, PackageRule,
+    ReconcileSettings, glob_matches, is_package_name,
 };
 
 /// The topics fedflow binds by default: everything the pipeline features consume.

@@ -276,3 +276,76 @@ fn local_example_points_at_a_local_broker() {
     assert!(settings.bus.url.expose().contains("localhost"));
     assert!(!settings.bus.uses_client_certificate());
 }
+
+#[test]
+fn bodhi_login_and_update_timing_are_validated_with_the_key_named() {
+    let settings = load(&Inputs::default()).expect("defaults");
+    assert_eq!(
+        settings.bodhi.auth,
+        BodhiAuthSettings::None,
+        "observe-only by default"
+    );
+    assert_eq!(
+        settings.bodhi.oidc_issuer,
+        "https://id.fedoraproject.org/openidc"
+    );
+    assert_eq!(settings.bodhi.client_id, "bodhi-client");
+    assert_eq!(settings.bodhi.tag_wait.as_secs(), 120 * 60);
+    assert_eq!(settings.bodhi.automatic_update_check.as_secs(), 60 * 60);
+
+    let tmp = TempDir::new().expect("tempdir");
+    let file = write(
+        tmp.path(),
+        "70-bodhi.toml",
+        "[bodhi]\nauth = \"refresh-token\"\n",
+    );
+    let message = load_err(&Inputs {
+        config_files: vec![file.clone()],
+        ..Inputs::default()
+    });
+    assert!(message.contains("bodhi.token_file"), "{message}");
+    assert!(message.contains(&file.display().to_string()), "{message}");
+
+    let file = write(
+        tmp.path(),
+        "71-bodhi.toml",
+        "[bodhi]\nauth = \"refresh-token\"\ntoken_file = \"/var/lib/fedflow/bodhi.json\"\nautomatic_update_check_minutes = 0\n",
+    );
+    let settings = load(&Inputs {
+        config_files: vec![file],
+        ..Inputs::default()
+    })
+    .expect("valid");
+    assert_eq!(
+        settings.bodhi.auth,
+        BodhiAuthSettings::RefreshToken {
+            token_file: "/var/lib/fedflow/bodhi.json".into()
+        }
+    );
+    assert_eq!(settings.bodhi.automatic_update_check.as_secs(), 0);
+
+    let file = write(
+        tmp.path(),
+        "72-bodhi.toml",
+        "[bodhi]\nauth = \"kerberos\"\n",
+    );
+    let message = load_err(&Inputs {
+        config_files: vec![file],
+        ..Inputs::default()
+    });
+    assert!(
+        message.contains("bodhi.auth") && message.contains("not implemented"),
+        "{message}"
+    );
+
+    let file = write(
+        tmp.path(),
+        "73-bodhi.toml",
+        "[bodhi]\ntag_wait_minutes = 0\n",
+    );
+    let message = load_err(&Inputs {
+        config_files: vec![file],
+        ..Inputs::default()
+    });
+    assert!(message.contains("bodhi.tag_wait_minutes"), "{message}");
+}

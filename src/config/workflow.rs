@@ -14,6 +14,8 @@ pub const DEFAULT_KOJI_HUB: &str = "https://koji.fedoraproject.org/kojihub";
 pub const DEFAULT_KOJI_WEB: &str = "https://koji.fedoraproject.org/koji";
 pub const DEFAULT_DISTGIT_URL: &str = "https://src.fedoraproject.org";
 pub const DEFAULT_BODHI_URL: &str = "https://bodhi.fedoraproject.org";
+pub const DEFAULT_OIDC_ISSUER: &str = "https://id.fedoraproject.org/openidc";
+pub const DEFAULT_BODHI_CLIENT_ID: &str = "bodhi-client";
 /// `.packit.yaml` files larger than this are refused unread.
 pub const MAX_PACKIT_CONFIG_BYTES: usize = 256 * 1024;
 
@@ -49,6 +51,18 @@ impl KojiSettings {
             "rawhide" | "main" | "master" => "rawhide".to_owned(),
             other => format!("{other}-candidate"),
         }
+    }
+
+    /// The branch a target builds (the inverse of [`Self::target_for`]): an override's branch, else the target
+    /// without `-candidate` (`rawhide` stays `rawhide`).
+    pub fn branch_of_target(&self, target: &str) -> String {
+        if let Some((branch, _)) = self.targets.iter().find(|(_, t)| t.as_str() == target) {
+            return branch.clone();
+        }
+        target
+            .strip_suffix("-candidate")
+            .unwrap_or(target)
+            .to_owned()
     }
 
     pub fn task_url(&self, task_id: i64) -> String {
@@ -120,6 +134,20 @@ impl DistGitSettings {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BodhiSettings {
     pub url: String,
+    #[serde(flatten)]
+    pub auth: BodhiAuthSettings,
+    /// The OpenID Connect provider that issues Bodhi's tokens.
+    pub oidc_issuer: String,
+    pub client_id: String,
+    /// How long a build may take to reach the release's candidate tag before its update is given up.
+    #[serde(rename = "tag_wait_minutes", serialize_with = "as_minutes")]
+    pub tag_wait: Duration,
+    /// How long after the build Bodhi's automatic update must exist (releases Bodhi does not compose).
+    #[serde(
+        rename = "automatic_update_check_minutes",
+        serialize_with = "as_minutes"
+    )]
+    pub automatic_update_check: Duration,
     #[serde(rename = "releases_cache_hours", serialize_with = "as_hours")]
     pub releases_cache: Duration,
     #[serde(rename = "timeout_seconds", serialize_with = "as_seconds")]
@@ -168,7 +196,7 @@ impl KojiBuildRule {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BodhiUpdateRule {
     pub branches: Vec<String>,
     pub allowed_builders: Vec<String>,
@@ -186,6 +214,35 @@ pub struct BodhiUpdateRule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stable_days: Option<i64>,
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl BodhiUpdateRule {
+    /// Defaults of an empty `[package.bodhi_update]` table and of a `.packit.yaml` `bodhi_update` job:
+    /// Packit's, except that builders default to fedflow's own builds (an empty list).
+    pub fn packit_defaults() -> Self {
+        Self {
+            branches: vec!["fedora-stable".to_owned()],
+            allowed_builders: Vec::new(),
+            update_type: "enhancement".to_owned(),
+            severity: "unspecified".to_owned(),
+            stable_karma: None,
+            unstable_karma: None,
+            autokarma: None,
+            autotime: None,
+            stable_days: None,
+            extra: serde_json::Map::new(),
+        }
+    }
+}
+
+/// How fedflow logs in to Bodhi. Only the token file's path is kept: it is read and rewritten by the client.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "auth", rename_all = "kebab-case")]
+pub enum BodhiAuthSettings {
+    /// No credentials: observe-only, updates are logged as "would create".
+    None,
+    /// The JSON token file the `bodhi` CLI keeps (refreshed and written back by fedflow).
+    RefreshToken { token_file: PathBuf },
 }
 
 /// A rejected workflow value: the key and what was expected (the caller adds where it came from).
@@ -337,8 +394,55 @@ pub(super) fn distgit(fragment: DistGitFragment) -> Checked<DistGitSettings> {
 }
 
 pub(super) fn bodhi(fragment: BodhiFragment) -> Checked<BodhiSettings> {
+    let auth = match fragment.auth.as_deref().unwrap_or("none") {
+        "none" => BodhiAuthSettings::None,
+        "refresh-token" => match non_empty(fragment.token_file) {
+            Some(token_file) => BodhiAuthSettings::RefreshToken { token_file },
+            // Named after `auth`, so the error points at the file that asked for a token.
+            None => {
+                return Err(rejected(
+                    "bodhi.auth",
+                    "\"refresh-token\" needs bodhi.token_file (the token file the bodhi CLI keeps)",
+                ));
+            }
+        },
+        "kerberos" => {
+            return Err(rejected(
+                "bodhi.auth",
+                "\"kerberos\" (the OIDC authorization-code flow with SPNEGO) is not implemented yet; use \"refresh-token\"",
+            ));
+        }
+        other => {
+            return Err(rejected(
+                "bodhi.auth",
+                format!("expected \"none\", \"refresh-token\" or \"kerberos\", got {other:?}"),
+            ));
+        }
+    };
+    let client_id = fragment
+        .client_id
+        .unwrap_or_else(|| DEFAULT_BODHI_CLIENT_ID.to_owned());
+    if client_id.trim().is_empty() {
+        return Err(rejected("bodhi.client_id", "expected an OIDC client id"));
+    }
     Ok(BodhiSettings {
         url: http_url("bodhi.url", fragment.url, DEFAULT_BODHI_URL)?,
+        auth,
+        oidc_issuer: http_url(
+            "bodhi.oidc_issuer",
+            fragment.oidc_issuer,
+            DEFAULT_OIDC_ISSUER,
+        )?,
+        client_id,
+        tag_wait: positive_seconds("bodhi.tag_wait_minutes", fragment.tag_wait_minutes, 120)? * 60,
+        // 0 is allowed: check as soon as the build completed (Bodhi creates the update within seconds of
+        // the tag).
+        automatic_update_check: Duration::from_secs(
+            fragment
+                .automatic_update_check_minutes
+                .unwrap_or(60)
+                .saturating_mul(60),
+        ),
         releases_cache: positive_seconds(
             "bodhi.releases_cache_hours",
             fragment.releases_cache_hours,
@@ -407,18 +511,15 @@ fn bodhi_update_rule(fragment: BodhiUpdateFragment) -> Result<BodhiUpdateRule, (
         "unspecified",
     ];
     const SEVERITIES: &[&str] = &["unspecified", "urgent", "high", "medium", "low"];
-    let update_type = fragment
-        .update_type
-        .unwrap_or_else(|| "enhancement".to_owned());
+    let defaults = BodhiUpdateRule::packit_defaults();
+    let update_type = fragment.update_type.unwrap_or(defaults.update_type);
     if !TYPES.contains(&update_type.as_str()) {
         return Err((
             "bodhi_update.type".to_owned(),
             format!("expected one of {TYPES:?}, got {update_type:?}"),
         ));
     }
-    let severity = fragment
-        .severity
-        .unwrap_or_else(|| "unspecified".to_owned());
+    let severity = fragment.severity.unwrap_or(defaults.severity);
     if !SEVERITIES.contains(&severity.as_str()) {
         return Err((
             "bodhi_update.severity".to_owned(),
@@ -426,10 +527,10 @@ fn bodhi_update_rule(fragment: BodhiUpdateFragment) -> Result<BodhiUpdateRule, (
         ));
     }
     Ok(BodhiUpdateRule {
-        branches: fragment
-            .branches
-            .unwrap_or_else(|| vec!["fedora-stable".to_owned()]),
-        allowed_builders: fragment.allowed_builders.unwrap_or_default(),
+        branches: fragment.branches.unwrap_or(defaults.branches),
+        allowed_builders: fragment
+            .allowed_builders
+            .unwrap_or(defaults.allowed_builders),
         update_type,
         severity,
         stable_karma: fragment.stable_karma,

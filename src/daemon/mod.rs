@@ -189,6 +189,9 @@ fn keep_restart_only(running: &Settings, mut new: Settings) -> (Settings, Vec<&'
     keep!("distgit.timeout_seconds", distgit.timeout);
     keep!("bodhi.url", bodhi.url);
     keep!("bodhi.timeout_seconds", bodhi.timeout);
+    keep!("bodhi.auth", bodhi.auth);
+    keep!("bodhi.oidc_issuer", bodhi.oidc_issuer);
+    keep!("bodhi.client_id", bodhi.client_id);
     (new, changed)
 }
 

@@ -27,28 +27,16 @@ pub struct DistGitClient {
 impl DistGitClient {
     /// `timeout` bounds each request as a whole (connect, headers and body).
     pub fn new(base_url: &str, timeout: Duration) -> Result<DistGitClient, DistGitError> {
-        let invalid = |reason: &str| DistGitError::InvalidBaseUrl {
-            url: base_url.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let trimmed = base_url.trim_end_matches('/');
-        let base = Url::parse(trimmed).map_err(|err| invalid(&err.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid("not an http(s) URL"));
-        }
-        if base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid("must not carry a query or fragment"));
-        }
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("fedflow/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(DistGitError::Client)?;
+        let base =
+            crate::net::base_url(base_url).map_err(|reason| DistGitError::InvalidBaseUrl {
+                url: base_url.to_owned(),
+                reason,
+            })?;
+        let http = crate::net::rest_client(timeout).map_err(DistGitError::Client)?;
         Ok(DistGitClient {
             http,
             base,
-            base_url: trimmed.to_owned(),
+            base_url: base_url.trim_end_matches('/').to_owned(),
         })
     }
 

@@ -213,7 +213,7 @@ impl KojiClient {
     }
 
     /// An anonymous call: no session headers, no lock.
-    async fn read(
+    pub(super) async fn read(
         &self,
         method: &str,
         args: Vec<Value>,
@@ -226,7 +226,11 @@ impl KojiClient {
             .await
     }
 
-    fn decoded<T>(&self, method: &str, result: Result<T, String>) -> Result<T, KojiError> {
+    pub(super) fn decoded<T>(
+        &self,
+        method: &str,
+        result: Result<T, String>,
+    ) -> Result<T, KojiError> {
         result.map_err(|reason| KojiError::Decode {
             method: method.to_owned(),
             url: self.inner.hub_url.clone(),

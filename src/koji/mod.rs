@@ -7,14 +7,17 @@
 mod client;
 mod error;
 mod session;
+mod tags;
 mod transport;
 mod types;
 mod wire;
 
+#[cfg(test)]
+mod tag_tests;
 #[cfg(test)]
 mod tests;
 
 pub use client::{KojiAuth, KojiClient, KojiClientConfig};
 pub use error::{FaultCode, KojiError};
 pub use transport::MAX_RESPONSE_BYTES;
-pub use types::{BuildInfo, BuildTarget, TaskInfo};
+pub use types::{BuildInfo, BuildTarget, ChangelogEntry, TagInfo, TaskInfo};

@@ -1,5 +1,6 @@
-//! The typed records the client returns (build targets, tasks, builds) and their decoding from the
-//! hub's structs. Unknown fields are ignored; fields Koji may send as `<nil/>` are `Option`s.
+//! The typed records the client returns (build targets, tasks, builds, tags, changelog entries) and
+//! their decoding from the hub's structs. Unknown fields are ignored; fields Koji may send as `<nil/>`
+//! are `Option`s.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -43,6 +44,23 @@ pub struct BuildInfo {
     pub source: Option<String>,
     /// The source as submitted (`extra.source.original_url`).
     pub original_source: Option<String>,
+}
+
+/// A `listTags` row, as far as we read it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagInfo {
+    pub id: i64,
+    pub name: String,
+}
+
+/// One entry of an RPM's `%changelog`, from its `changelogtime`/`changelogname`/`changelogtext`
+/// headers. `author` is the whole header line after the date (`Name <mail> - 1.0-1`), as rpm keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChangelogEntry {
+    /// Unix seconds; rpm stores the day of a `%changelog` date (midnight UTC) unless a time was given.
+    pub time: i64,
+    pub author: String,
+    pub text: String,
 }
 
 /// The hub's task struct, as far as we read it.
@@ -129,6 +147,54 @@ impl BuildInfo {
 impl BuildTarget {
     pub(crate) fn from_wire(value: Json) -> Result<BuildTarget, String> {
         serde_json::from_value(value).map_err(|error| format!("build target: {error}"))
+    }
+}
+
+impl TagInfo {
+    pub(crate) fn from_wire(value: Json) -> Result<TagInfo, String> {
+        serde_json::from_value(value).map_err(|error| format!("tag: {error}"))
+    }
+}
+
+/// The `changelogtime`, `changelogname` and `changelogtext` headers, in the request's order.
+pub(crate) const CHANGELOG_HEADERS: [&str; 3] = ["changelogtime", "changelogname", "changelogtext"];
+
+/// Zips the parallel changelog headers of a `getRPMHeaders` answer into entries, newest first as rpm
+/// stores them. A header may be a list, a bare scalar (older rpm bindings hand back single-element
+/// arrays that way), or absent/`<nil/>` (no changelog); lists of unequal length are cut to the
+/// shortest, as Packit's `zip` does. `{}` (Koji's answer for an unknown RPM) is no changelog.
+pub(crate) fn changelog_from_headers(value: Json) -> Result<Vec<ChangelogEntry>, String> {
+    let Json::Object(mut headers) = value else {
+        return Err(format!("expected a struct, got {}", json_kind(&value)));
+    };
+    let mut column = |name: &str| match headers.remove(name) {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Array(items)) => items,
+        Some(scalar) => vec![scalar],
+    };
+    let [times, names, texts] = CHANGELOG_HEADERS.map(&mut column);
+    times
+        .into_iter()
+        .zip(names)
+        .zip(texts)
+        .enumerate()
+        .map(|(index, ((time, author), text))| {
+            let odd = |header: &str, value: &Json| {
+                format!("changelog entry {index}: {header} is {}", json_kind(value))
+            };
+            Ok(ChangelogEntry {
+                time: time.as_i64().ok_or_else(|| odd("changelogtime", &time))?,
+                author: into_string(author).map_err(|value| odd("changelogname", &value))?,
+                text: into_string(text).map_err(|value| odd("changelogtext", &value))?,
+            })
+        })
+        .collect()
+}
+
+fn into_string(value: Json) -> Result<String, Json> {
+    match value {
+        Json::String(text) => Ok(text),
+        other => Err(other),
     }
 }
 

@@ -38,6 +38,7 @@ pub struct KojiBuildJob {
 pub struct BodhiUpdateJob {
     /// Raw entries, aliases unresolved; `["fedora-stable"]` (Packit's default) when absent or empty.
     pub dist_git_branches: Vec<String>,
+    /// Koji owners whose builds get updates; empty (the default) means fedflow's own builds only.
     pub allowed_builders: Vec<String>,
     pub bodhi_extra_params: serde_json::Map<String, serde_json::Value>,
 }
@@ -213,9 +214,9 @@ fn koji_build_job(job: Section) -> KojiBuildJob {
 fn bodhi_update_job(job: Section) -> BodhiUpdateJob {
     BodhiUpdateJob {
         dist_git_branches: branches_or(&job, "fedora-stable"),
-        allowed_builders: job
-            .allowed_builders
-            .unwrap_or_else(|| vec!["packit".to_owned()]),
+        // Packit's default is its own account, `packit`; fedflow's is its own Koji identity, which an empty
+        // list stands for.
+        allowed_builders: job.allowed_builders.unwrap_or_default(),
         bodhi_extra_params: job.bodhi_extra_params.unwrap_or_default(),
     }
 }

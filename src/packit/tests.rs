@@ -49,10 +49,8 @@ fn docs_minimal_example() {
         config.bodhi_update[0].dist_git_branches,
         strings(&["fedora-branched", "epel-8"])
     );
-    assert_eq!(
-        config.bodhi_update[0].allowed_builders,
-        strings(&["packit"])
-    );
+    // Absent: fedflow's own builds only (Packit would default to its `packit` account).
+    assert!(config.bodhi_update[0].allowed_builders.is_empty());
     assert!(config.bodhi_update[0].bodhi_extra_params.is_empty());
     assert!(config.notes.is_empty());
 }

@@ -3,7 +3,7 @@
 //! submissions at a time overall. Every state change is written before the next remote call.
 
 use super::work::{Work, is_watched};
-use super::{Pipeline, PushFacts, PushKey, follow, steps, unix_now};
+use super::{Pipeline, PushFacts, PushKey, follow, steps, unix_now, update_follow};
 use crate::bodhi::BodhiClient;
 use crate::config::Settings;
 use crate::distgit::{DistGitClient, PACKIT_CONFIG_NAMES};
@@ -73,8 +73,7 @@ impl Engine {
                 _ = scan.tick() => {
                     let now_ms = unix_now_ms();
                     for pipeline in shared.store.active_pipelines()? {
-                        let due = pipeline.retry.as_ref().is_none_or(|r| r.next_at_ms <= now_ms);
-                        if due && !pipeline.stage.waits_on_koji() {
+                        if pipeline.is_due(now_ms) && !pipeline.stage.waits_on_koji() {
                             spawn_step(&shared, &settings, pipeline.id);
                         }
                     }
@@ -83,7 +82,7 @@ impl Engine {
                     let stale_before = unix_now().saturating_sub(settings.reconcile.after.as_secs());
                     for pipeline in shared.store.active_pipelines()? {
                         if pipeline.stage.waits_on_koji() && pipeline.updated_at <= stale_before {
-                            spawn_poll(&shared, pipeline.id);
+                            spawn_poll(&shared, &settings, pipeline.id);
                         }
                     }
                 }
@@ -110,10 +109,11 @@ fn spawn_step(shared: &Arc<Shared>, settings: &Arc<Settings>, id: u64) {
 }
 
 /// Asks Koji about a pipeline no message moved for a while.
-fn spawn_poll(shared: &Arc<Shared>, id: u64) {
+fn spawn_poll(shared: &Arc<Shared>, settings: &Arc<Settings>, id: u64) {
     spawn_exclusive(shared, id, {
         let shared = shared.clone();
-        async move { follow::poll(&shared, id).await }
+        let settings = settings.clone();
+        async move { follow::poll(&shared, &settings, id).await }
     });
 }
 
@@ -163,6 +163,13 @@ fn drain_inbox(store: &Store, settings: &Settings) -> Result<Vec<u64>, StoreErro
                 Ok(Work::BuildState { message_id, change }) => {
                     follow::take_build_state(store, settings, key, &message_id, &change)?;
                 }
+                Ok(Work::Tag { message_id, change }) => {
+                    ready.extend(update_follow::take_tag(store, key, &message_id, &change)?);
+                }
+                Ok(Work::BodhiUpdate {
+                    message_id,
+                    message,
+                }) => update_follow::take_update(store, key, &message_id, &message)?,
             }
         }
     }
@@ -225,7 +232,8 @@ impl Remotes {
     /// The clients for the configured endpoints; reads the Koji client certificate now, so a bad path fails
     /// the start with the file named.
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Remotes> {
-        use crate::config::KojiAuthSettings;
+        use crate::bodhi::BodhiAuth;
+        use crate::config::{BodhiAuthSettings, KojiAuthSettings};
         use crate::koji::{KojiAuth, KojiClientConfig};
         use anyhow::Context;
         let auth = match &settings.koji.auth {
@@ -250,8 +258,17 @@ impl Remotes {
         .context("setting up the Koji client")?;
         let distgit = DistGitClient::new(&settings.distgit.url, settings.distgit.timeout)
             .context("setting up the dist-git client")?;
+        let bodhi_auth = match &settings.bodhi.auth {
+            BodhiAuthSettings::None => BodhiAuth::None,
+            BodhiAuthSettings::RefreshToken { token_file } => BodhiAuth::RefreshToken {
+                token_file: token_file.clone(),
+                oidc_issuer: settings.bodhi.oidc_issuer.clone(),
+                client_id: settings.bodhi.client_id.clone(),
+            },
+        };
         let bodhi = BodhiClient::new(&settings.bodhi.url, settings.bodhi.timeout)
-            .context("setting up the Bodhi client")?;
+            .context("setting up the Bodhi client")?
+            .with_auth(bodhi_auth);
         Ok(Remotes {
             koji,
             distgit,

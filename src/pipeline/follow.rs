@@ -3,12 +3,12 @@
 
 use super::engine::Shared;
 use super::steps::transition;
-use super::work::is_watched;
-use super::{Pipeline, Stage, pipeline_event, unix_now};
+use super::work::{is_watched, may_update};
+use super::{Pipeline, PushFacts, PushKey, Stage, TransitionError, pipeline_event, unix_now};
 use crate::config::Settings;
 use crate::message::TaskState;
 use crate::message::{BuildState, KojiBuildStateChange};
-use crate::store::{Store, StoreError};
+use crate::store::{Created, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tracing::{debug, warn};
 
@@ -76,40 +76,131 @@ pub(super) fn take_build_state(
         };
         store.record_build(change.build_id, &record)?;
     }
-    let Some(pipeline) = pipeline else {
-        store.remove_inbox(inbox_key)?;
-        return Ok(());
+    let update_pending = may_update(settings, &change.name);
+    let pipeline = match pipeline {
+        Some(pipeline) => pipeline,
+        None if change.new == BuildState::Complete && update_pending => {
+            match foreign_pipeline(store, settings, inbox_key, message_id, change)? {
+                Some(pipeline) => pipeline,
+                None => return Ok(()),
+            }
+        }
+        None => {
+            store.remove_inbox(inbox_key)?;
+            return Ok(());
+        }
     };
-    let task_id = change.task_id.or(pipeline.stage.task_id()).unwrap_or(0);
+    let task_id = change.task_id.or(pipeline.task_id()).unwrap_or(0);
     let nvr = change.nvr();
     let now = unix_now();
     let moved = store.update_pipeline(pipeline.id, Some(inbox_key), |p| match change.new {
         BuildState::Building => p.building(task_id, change.build_id, now),
-        BuildState::Complete => p.built(task_id, change.build_id, nvr.clone(), now),
+        BuildState::Complete => {
+            let mut build = p.build_of(
+                task_id,
+                change.build_id,
+                nvr.clone(),
+                Some(change.owner.clone()),
+            );
+            if build.target.is_empty() {
+                build.target = change.target().unwrap_or_default().to_owned();
+            }
+            if p.stage.is_terminal() {
+                p.adopt_build(build, update_pending, now)
+            } else {
+                p.built(build, update_pending, now)
+            }
+        }
         BuildState::Failed => p.fail(format!("Koji build {nvr} failed"), Some(task_id), now),
         BuildState::Canceled => p.cancel(task_id, now),
         BuildState::Deleted | BuildState::Other(_) => Ok(()),
     })?;
-    match moved {
-        Some((pipeline, Ok(()))) => {
+    report_message_move(moved, message_id, "build");
+    Ok(())
+}
+
+/// Logs what a message did to its pipeline: moved it (with the new state), or nothing because the stage no
+/// longer allows it. Returns the pipeline when it moved.
+pub(super) fn report_message_move(
+    moved: Option<(Pipeline, Result<(), TransitionError>)>,
+    message_id: &str,
+    kind: &str,
+) -> Option<u64> {
+    match moved? {
+        (pipeline, Ok(())) => {
             pipeline_event!(
                 info,
                 pipeline,
                 message_id,
                 state = pipeline.stage.name(),
-                "pipeline moved by a build message"
+                "pipeline moved by a {kind} message"
             );
+            Some(pipeline.id)
         }
-        Some((pipeline, Err(refused))) => {
-            pipeline_event!(debug, pipeline, message_id, error = %refused, "build message does not apply");
+        (pipeline, Err(refused)) => {
+            pipeline_event!(debug, pipeline, message_id, error = %refused, "{kind} message does not apply");
+            None
         }
-        None => {}
     }
-    Ok(())
+}
+
+/// A completed build fedflow did not submit, of a package whose builds may get updates: the pipeline of
+/// its push (source commit, branch of its target), created from the build when fedflow never saw the push.
+fn foreign_pipeline(
+    store: &Store,
+    settings: &Settings,
+    inbox_key: u64,
+    message_id: &str,
+    change: &KojiBuildStateChange,
+) -> Result<Option<Pipeline>, StoreError> {
+    let source = change.request.first().and_then(|v| v.as_str());
+    let (Some(source), Some(target)) = (source, change.target()) else {
+        store.remove_inbox(inbox_key)?;
+        return Ok(None);
+    };
+    let commit = source.rsplit_once('#').map_or_else(
+        || format!("build-{}", change.build_id),
+        |(_, c)| c.to_owned(),
+    );
+    let branch = settings.koji.branch_of_target(target);
+    let key = PushKey {
+        package: change.name.clone(),
+        branch,
+        commit,
+    };
+    let now = unix_now();
+    // The inbox item stays until the build is applied to the pipeline.
+    let created = store.create_pipeline(&key, None, |id| {
+        let mut pipeline = Pipeline::new(
+            id,
+            key.clone(),
+            source.to_owned(),
+            change.owner.clone(),
+            None,
+            message_id.to_owned(),
+            PushFacts::default(),
+            now,
+        );
+        pipeline.skip_unseen_push(now);
+        pipeline
+    })?;
+    let id = match created {
+        Created::New(pipeline) => {
+            pipeline_event!(
+                info,
+                pipeline,
+                message_id,
+                "pipeline created for a build fedflow did not submit"
+            );
+            pipeline.id
+        }
+        Created::Existing(id) => id,
+    };
+    store.pipeline(id)
 }
 
 /// The reconciler's question to Koji for a pipeline waiting on a task.
-pub(super) async fn poll(shared: &Shared, id: u64) -> Result<(), StoreError> {
+pub(super) async fn poll(shared: &Shared, settings: &Settings, id: u64) -> Result<(), StoreError> {
     let Some(pipeline) = shared.store.pipeline(id)? else {
         return Ok(());
     };
@@ -168,7 +259,8 @@ pub(super) async fn poll(shared: &Shared, id: u64) -> Result<(), StoreError> {
                     return Ok(());
                 }
             };
-            apply_polled(shared, &pipeline, task_id, &state, &builds)?;
+            let update_pending = may_update(settings, &pipeline.key.package);
+            apply_polled(shared, &pipeline, task_id, &state, &builds, update_pending)?;
         }
     }
     Ok(())
@@ -180,6 +272,7 @@ fn apply_polled(
     task_id: i64,
     task_state: &TaskState,
     builds: &[crate::koji::BuildInfo],
+    update_pending: bool,
 ) -> Result<(), StoreError> {
     let now = unix_now();
     let id = pipeline.id;
@@ -187,7 +280,13 @@ fn apply_polled(
         Some(build) => match build.state {
             BuildState::Complete => {
                 transition(shared, id, |p| {
-                    p.built(task_id, build.build_id, build.nvr.clone(), now)
+                    let built = p.build_of(
+                        task_id,
+                        build.build_id,
+                        build.nvr.clone(),
+                        build.owner_name.clone(),
+                    );
+                    p.built(built, update_pending, now)
                 })?;
             }
             BuildState::Failed => {
@@ -206,7 +305,8 @@ fn apply_polled(
             // A closed build task without a build row: a scratch build, which has no NVR in Koji.
             if pipeline.scratch {
                 transition(shared, id, |p| {
-                    p.built(task_id, 0, "(scratch build)".to_owned(), now)
+                    let built = p.build_of(task_id, 0, "(scratch build)".to_owned(), None);
+                    p.built(built, false, now)
                 })?;
             } else {
                 warn!(

@@ -1,18 +1,28 @@
-//! Pipelines: a dist-git push carried to a Koji build. This module owns the lifecycle ([`state`]), what the
-//! consume path hands over ([`work`]), the policy that decides whether a push is built, and the engine that
-//! drives pipelines through Koji and the reconciler that catches what messages missed.
+//! Pipelines: a dist-git push carried to a Koji build, and the build to a Bodhi update. This module owns the
+//! lifecycle ([`state`]), what the consume path hands over ([`work`]), the policy that decides whether a push
+//! is built and a build gets an update, and the engine that drives pipelines through Koji and Bodhi, with the
+//! reconciler that catches what messages missed.
 
 mod engine;
 mod follow;
 pub mod policy;
+mod push;
+mod stage;
 mod state;
 mod steps;
+mod update_follow;
+mod update_policy;
+mod update_state;
+mod update_steps;
 pub mod work;
 
 pub use engine::{Engine, Remotes};
 pub use follow::BuildRecord;
 
-pub use state::{Pipeline, PushFacts, PushKey, RetryState, Stage, Transition, TransitionError};
+pub use state::{
+    BuiltBuild, Pipeline, PushFacts, PushKey, RetryState, Stage, Transition, TransitionError,
+    UpdateOrigin, UpdatePlan,
+};
 
 pub use crate::status::unix_now;
 use crate::store::Store;
@@ -37,8 +47,9 @@ macro_rules! pipeline_event {
             package = %p.key.package,
             branch = %p.key.branch,
             commit = %p.key.commit,
-            koji_task_id = p.stage.task_id(),
-            nvr = p.stage.nvr(),
+            koji_task_id = p.task_id(),
+            nvr = p.nvr(),
+            update_alias = p.update_alias(),
             $($rest)+
         )
     }};
@@ -47,3 +58,6 @@ pub(crate) use pipeline_event;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod update_tests;

@@ -145,6 +145,39 @@ impl Policy<'_> {
                 "{package} has no [package.koji_build] rule and its .packit.yaml is not honoured"
             )));
         }
+        let (parsed, source) = match self.packit_jobs(pipeline).await? {
+            Ok(found) => found,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let rules: Vec<Rule> = parsed
+            .koji_build
+            .into_iter()
+            .map(|job| Rule {
+                branches: job.dist_git_branches,
+                allowed_committers: job.allowed_committers,
+                allowed_pr_authors: job.allowed_pr_authors,
+                scratch: job.scratch,
+                require_spec_change: true,
+                sidetag_group: job.sidetag_group,
+                labels_present: job.require_labels_present,
+                labels_absent: job.require_labels_absent,
+            })
+            .collect();
+        if rules.is_empty() {
+            return Ok(Err(format!(
+                "{source} has no koji_build job triggered by commits"
+            )));
+        }
+        Ok(Ok((rules, source)))
+    }
+
+    /// The package's parsed `.packit.yaml` for this pipeline (from `distgit.config_source`) and where it
+    /// came from, or why there is none.
+    pub async fn packit_jobs(
+        &self,
+        pipeline: &Pipeline,
+    ) -> Result<Result<(packit::PackitConfig, String), String>, PolicyError> {
+        let package = pipeline.key.package.as_str();
         let refs: &[&str] = match self.settings.distgit.config_source {
             ConfigSource::DefaultBranch => &[DEFAULT_BRANCH],
             ConfigSource::PushedBranch => &[pipeline.key.commit.as_str()],
@@ -156,33 +189,13 @@ impl Policy<'_> {
             };
             let at = describe_ref(git_ref, &pipeline.key.branch);
             let source = format!("{} at {at}", config.file_name);
-            let parsed = match packit::parse(&config.text) {
-                Ok(parsed) => parsed,
+            return match packit::parse(&config.text) {
+                Ok(parsed) => Ok(Ok((parsed, source))),
                 Err(e) => {
                     warn!(package, file = %config.file_name, git_ref = %at, error = %e, "invalid dist-git configuration");
-                    return Ok(Err(format!("invalid {source}: {e}")));
+                    Ok(Err(format!("invalid {source}: {e}")))
                 }
             };
-            let rules: Vec<Rule> = parsed
-                .koji_build
-                .into_iter()
-                .map(|job| Rule {
-                    branches: job.dist_git_branches,
-                    allowed_committers: job.allowed_committers,
-                    allowed_pr_authors: job.allowed_pr_authors,
-                    scratch: job.scratch,
-                    require_spec_change: true,
-                    sidetag_group: job.sidetag_group,
-                    labels_present: job.require_labels_present,
-                    labels_absent: job.require_labels_absent,
-                })
-                .collect();
-            if rules.is_empty() {
-                return Ok(Err(format!(
-                    "{source} has no koji_build job triggered by commits"
-                )));
-            }
-            return Ok(Ok((rules, source)));
         }
         Ok(Err(format!(
             "no .packit.yaml (or .packit.yml, packit.yaml, packit.yml) in {package} at {}",
@@ -321,7 +334,7 @@ fn describe_ref(git_ref: &str, branch: &str) -> String {
 }
 
 /// Branch names a rule's entries stand for (`main` is the old name of `rawhide`).
-fn resolve(entries: &[String], releases: &[Release]) -> BTreeSet<String> {
+pub fn resolve(entries: &[String], releases: &[Release]) -> BTreeSet<String> {
     let mut branches = bodhi::resolve_branches(entries, releases);
     if branches.remove("main") {
         branches.insert(DEFAULT_BRANCH.to_owned());

@@ -1,174 +1,11 @@
-//! The lifecycle of one pipeline — a dist-git push carried to a Koji build — as one enum with one method
-//! per allowed transition. Every transition is appended to the pipeline's history.
+//! The lifecycle of one pipeline — a dist-git push carried to a Koji build, and the build to a Bodhi update —
+//! as one enum with one method per allowed transition. Every transition is appended to the pipeline's
+//! history. The transitions of the build half are here; those after the build are in `update_state`.
 
-use crate::message::DistGitPush;
+pub use super::push::{PushFacts, PushKey};
+pub use super::stage::{Stage, UpdateOrigin};
+pub use super::update_state::{BuiltBuild, UpdatePlan};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// What identifies a push: building it twice is what fedflow must never do.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct PushKey {
-    pub package: String,
-    pub branch: String,
-    /// The pushed `end_commit` (40 hex).
-    pub commit: String,
-}
-
-impl PushKey {
-    /// The store key: `package\0branch\0commit`.
-    pub fn encode(&self) -> Vec<u8> {
-        format!("{}\0{}\0{}", self.package, self.branch, self.commit).into_bytes()
-    }
-}
-
-impl fmt::Display for PushKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let short = self.commit.get(..10).unwrap_or(&self.commit);
-        write!(f, "{} {} {short}", self.package, self.branch)
-    }
-}
-
-/// What the push message said about the push, kept for the policy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct PushFacts {
-    /// `rpms` for packages.
-    pub namespace: Option<String>,
-    /// `rpms/foo`, or `forks/user/rpms/foo`.
-    pub repository: Option<String>,
-    pub fork: bool,
-    /// The branch was deleted (`end_commit` is all zeros).
-    pub deleted: bool,
-    /// Whether a `.spec` file changed; `None` when the message did not list the changed files.
-    pub spec_changed: Option<bool>,
-}
-
-impl PushFacts {
-    pub fn of(push: &DistGitPush) -> PushFacts {
-        PushFacts {
-            namespace: push.repo.namespace.clone(),
-            repository: Some(push.repo.full_name()),
-            fork: push.repo.is_fork(),
-            deleted: !push.end_commit.is_empty() && push.end_commit.bytes().all(|b| b == b'0'),
-            spec_changed: push
-                .changed_files
-                .as_ref()
-                .map(|files| files.keys().any(|path| path.ends_with(".spec"))),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum Stage {
-    /// The push is recorded; the policy has not decided yet.
-    Received,
-    /// Not built, and why.
-    Skipped {
-        reason: String,
-    },
-    /// Decided to build. A `build` call may have reached Koji already (crash, timeout): before calling it
-    /// (again), look for a task or build of `source_url` and adopt it.
-    Submitting {
-        target: String,
-        scratch: bool,
-    },
-    /// Observe-only mode: the call that would have been made.
-    WouldSubmit {
-        target: String,
-        scratch: bool,
-    },
-    /// Koji accepted the build task.
-    Submitted {
-        target: String,
-        task_id: i64,
-    },
-    Building {
-        target: String,
-        task_id: i64,
-        build_id: i64,
-    },
-    Built {
-        target: String,
-        task_id: i64,
-        build_id: i64,
-        nvr: String,
-    },
-    Failed {
-        reason: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        target: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        task_id: Option<i64>,
-    },
-    Canceled {
-        target: String,
-        task_id: i64,
-    },
-}
-
-impl Stage {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Stage::Received => "received",
-            Stage::Skipped { .. } => "skipped",
-            Stage::Submitting { .. } => "submitting",
-            Stage::WouldSubmit { .. } => "would_submit",
-            Stage::Submitted { .. } => "submitted",
-            Stage::Building { .. } => "building",
-            Stage::Built { .. } => "built",
-            Stage::Failed { .. } => "failed",
-            Stage::Canceled { .. } => "canceled",
-        }
-    }
-
-    /// No further transition happens without an operator (`fedflow retry`).
-    pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            Stage::Skipped { .. }
-                | Stage::WouldSubmit { .. }
-                | Stage::Built { .. }
-                | Stage::Failed { .. }
-                | Stage::Canceled { .. }
-        )
-    }
-
-    /// Waiting on Koji: the reconciler polls these when no message came.
-    pub fn waits_on_koji(&self) -> bool {
-        matches!(self, Stage::Submitted { .. } | Stage::Building { .. })
-    }
-
-    pub fn task_id(&self) -> Option<i64> {
-        match self {
-            Stage::Submitted { task_id, .. }
-            | Stage::Building { task_id, .. }
-            | Stage::Built { task_id, .. }
-            | Stage::Canceled { task_id, .. } => Some(*task_id),
-            Stage::Failed { task_id, .. } => *task_id,
-            _ => None,
-        }
-    }
-
-    pub fn target(&self) -> Option<&str> {
-        match self {
-            Stage::Submitting { target, .. }
-            | Stage::WouldSubmit { target, .. }
-            | Stage::Submitted { target, .. }
-            | Stage::Building { target, .. }
-            | Stage::Built { target, .. }
-            | Stage::Canceled { target, .. } => Some(target),
-            Stage::Failed { target, .. } => target.as_deref(),
-            _ => None,
-        }
-    }
-
-    pub fn nvr(&self) -> Option<&str> {
-        match self {
-            Stage::Built { nvr, .. } => Some(nvr),
-            _ => None,
-        }
-    }
-}
 
 /// One entry of a pipeline's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,9 +45,21 @@ pub struct Pipeline {
     /// Decided as a scratch build (no build row, no NVR in Koji).
     #[serde(default)]
     pub scratch: bool,
+    /// The Koji task fedflow's own `build` call created (not an adopted one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_task: Option<i64>,
     pub created_at: u64,
     pub updated_at: u64,
     pub stage: Stage,
+    /// The build, once Koji completed it (kept through the update stages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuiltBuild>,
+    /// How the Bodhi update is to be made, once decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_plan: Option<UpdatePlan>,
+    /// Unix seconds before which the stage has nothing to do (the next poll of a waiting stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake_at: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryState>,
     pub history: Vec<Transition>,
@@ -249,9 +98,13 @@ impl Pipeline {
             facts,
             rule_source: None,
             scratch: false,
+            submitted_task: None,
             created_at: now,
             updated_at: now,
             stage: Stage::Received,
+            build: None,
+            update_plan: None,
+            wake_at: None,
             retry: None,
             history: Vec::new(),
         };
@@ -263,7 +116,7 @@ impl Pipeline {
         pipeline
     }
 
-    fn record(&mut self, now: u64, note: String) {
+    pub(super) fn record(&mut self, now: u64, note: String) {
         self.updated_at = now;
         self.history.push(Transition {
             at: now,
@@ -272,7 +125,7 @@ impl Pipeline {
         });
     }
 
-    fn refuse(&self, action: &'static str) -> TransitionError {
+    pub(super) fn refuse(&self, action: &'static str) -> TransitionError {
         TransitionError {
             id: self.id,
             action,
@@ -280,9 +133,10 @@ impl Pipeline {
         }
     }
 
-    fn enter(&mut self, stage: Stage, now: u64, note: String) {
+    pub(super) fn enter(&mut self, stage: Stage, now: u64, note: String) {
         self.stage = stage;
         self.retry = None;
+        self.wake_at = None;
         self.record(now, note);
     }
 
@@ -312,6 +166,39 @@ impl Pipeline {
         }
     }
 
+    /// fedflow never saw the push of a build it follows: the pipeline starts as skipped, for the build to
+    /// be adopted.
+    pub fn skip_unseen_push(&mut self, now: u64) {
+        if self.stage == Stage::Received {
+            let reason = "push not seen by fedflow".to_owned();
+            self.enter(
+                Stage::Skipped {
+                    reason: reason.clone(),
+                },
+                now,
+                reason,
+            );
+        }
+    }
+
+    /// The build record of a Koji build of this pipeline's source.
+    pub fn build_of(
+        &self,
+        task_id: i64,
+        build_id: i64,
+        nvr: String,
+        owner: Option<String>,
+    ) -> BuiltBuild {
+        BuiltBuild {
+            target: self.target().unwrap_or_default().to_owned(),
+            task_id,
+            build_id,
+            nvr,
+            owner,
+            ours: self.submitted_task == Some(task_id),
+        }
+    }
+
     /// Observe-only mode stops here.
     pub fn would_submit(&mut self, now: u64) -> Step {
         match &self.stage {
@@ -332,10 +219,16 @@ impl Pipeline {
         }
     }
 
-    /// Koji accepted (or an existing task was adopted: `how` says which).
-    pub fn submitted(&mut self, task_id: i64, how: &str, now: u64) -> Step {
+    /// Koji accepted fedflow's `build` call (`ours`), or an existing task of the source was adopted.
+    pub fn submitted(&mut self, task_id: i64, ours: bool, now: u64) -> Step {
         match &self.stage {
             Stage::Submitting { target, .. } => {
+                let how = if ours {
+                    self.submitted_task = Some(task_id);
+                    "submitted"
+                } else {
+                    "adopted an existing task of this commit"
+                };
                 let stage = Stage::Submitted {
                     target: target.clone(),
                     task_id,
@@ -363,18 +256,22 @@ impl Pipeline {
         }
     }
 
-    pub fn built(&mut self, task_id: i64, build_id: i64, nvr: String, now: u64) -> Step {
+    /// Koji completed the build fedflow submitted (or adopted while submitting). `update_pending`: whether
+    /// a Bodhi update may follow, so the update step still has to decide.
+    pub fn built(&mut self, build: BuiltBuild, update_pending: bool, now: u64) -> Step {
         match &self.stage {
             Stage::Submitting { target, .. }
             | Stage::Submitted { target, .. }
             | Stage::Building { target, .. } => {
-                let note = format!("built {nvr} (build {build_id})");
+                let note = format!("built {} (build {})", build.nvr, build.build_id);
                 let stage = Stage::Built {
                     target: target.clone(),
-                    task_id,
-                    build_id,
-                    nvr,
+                    task_id: build.task_id,
+                    build_id: build.build_id,
+                    nvr: build.nvr.clone(),
+                    update_pending,
                 };
+                self.build = Some(build);
                 self.enter(stage, now, note);
                 Ok(())
             }
@@ -418,11 +315,31 @@ impl Pipeline {
         }
     }
 
-    /// An operator asked for another go: failed and canceled pipelines start over from the policy.
+    /// An operator asked for another go: failed and canceled pipelines start over from the policy, or,
+    /// when the build exists, from the update decision; a pipeline needing attention looks for its update
+    /// again.
     pub fn requeue(&mut self, by: &str, now: u64) -> Step {
-        match self.stage {
-            Stage::Failed { .. } | Stage::Canceled { .. } => {
-                self.enter(Stage::Received, now, format!("retry requested by {by}"));
+        let note = format!("retry requested by {by}");
+        match (&self.stage, &self.build) {
+            (Stage::Failed { .. }, Some(build)) => {
+                let stage = build.stage(true);
+                self.enter(stage, now, note);
+                Ok(())
+            }
+            (Stage::Failed { .. } | Stage::Canceled { .. }, _) => {
+                self.enter(Stage::Received, now, note);
+                Ok(())
+            }
+            (Stage::NeedsAttention { .. }, Some(_)) => {
+                let release = self.planned_release();
+                self.enter(
+                    Stage::AwaitingAutomaticUpdate {
+                        release,
+                        check_at: now,
+                    },
+                    now,
+                    note,
+                );
                 Ok(())
             }
             _ => Err(self.refuse("retry")),
@@ -442,6 +359,44 @@ impl Pipeline {
 
     pub fn attempts(&self) -> u32 {
         self.retry.as_ref().map_or(0, |r| r.attempts)
+    }
+
+    /// The Koji task: of the stage, or of the build once past it.
+    pub fn task_id(&self) -> Option<i64> {
+        self.stage
+            .task_id()
+            .or(self.build.as_ref().map(|b| b.task_id))
+    }
+
+    pub fn target(&self) -> Option<&str> {
+        self.stage
+            .target()
+            .or(self.build.as_ref().map(|b| b.target.as_str()))
+    }
+
+    pub fn nvr(&self) -> Option<&str> {
+        self.build
+            .as_ref()
+            .map(|b| b.nvr.as_str())
+            .or(match &self.stage {
+                Stage::Built { nvr, .. } => Some(nvr.as_str()),
+                _ => None,
+            })
+    }
+
+    pub fn update_alias(&self) -> Option<&str> {
+        match &self.stage {
+            Stage::Update { alias, .. } => Some(alias),
+            _ => None,
+        }
+    }
+
+    /// Whether the next step is due: no retry pending and no wait set for later.
+    pub fn is_due(&self, now_ms: u64) -> bool {
+        self.retry.as_ref().is_none_or(|r| r.next_at_ms <= now_ms)
+            && self
+                .wake_at
+                .is_none_or(|at| at.saturating_mul(1000) <= now_ms)
     }
 }
 

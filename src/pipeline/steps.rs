@@ -1,9 +1,11 @@
 //! A pipeline's forward steps: the policy's decision, then the Koji submission — with a search for an
 //! earlier submission of the same source first, so a crash or a timeout after Koji accepted a build never
-//! leads to a second one.
+//! leads to a second one. The steps after the build are in `update_steps`.
 
 use super::engine::{Shared, unix_now_ms};
 use super::policy::{Policy, Verdict};
+use super::update_steps;
+use super::work::may_update;
 use super::{Pipeline, Stage, pipeline_event, unix_now};
 use crate::config::Settings;
 use crate::koji::{FaultCode, KojiError};
@@ -25,11 +27,7 @@ pub(super) async fn advance(
         let Some(pipeline) = shared.store.pipeline(id)? else {
             return Ok(());
         };
-        if pipeline
-            .retry
-            .as_ref()
-            .is_some_and(|r| r.next_at_ms > unix_now_ms())
-        {
+        if !pipeline.is_due(unix_now_ms()) {
             return Ok(());
         }
         let progressed = match &pipeline.stage {
@@ -38,6 +36,19 @@ pub(super) async fn advance(
                 let (target, scratch) = (target.clone(), *scratch);
                 let _slot = shared.submit_slots.acquire().await;
                 submit(shared, settings, &pipeline, &target, scratch).await?
+            }
+            Stage::Built {
+                update_pending: true,
+                ..
+            } => update_steps::decide(shared, settings, &pipeline).await?,
+            Stage::AwaitingTag { .. } => {
+                update_steps::wait_for_tag(shared, settings, &pipeline).await?
+            }
+            Stage::CreatingUpdate { .. } => {
+                update_steps::create(shared, settings, &pipeline).await?
+            }
+            Stage::AwaitingAutomaticUpdate { .. } => {
+                update_steps::check_automatic(shared, settings, &pipeline).await?
             }
             _ => false,
         };
@@ -146,6 +157,7 @@ enum Earlier {
         task_id: i64,
         build_id: i64,
         nvr: String,
+        owner: Option<String>,
         state: BuildState,
     },
 }
@@ -165,7 +177,7 @@ async fn submit(
     target: &str,
     scratch: bool,
 ) -> Result<bool, StoreError> {
-    let error = match try_submit(shared, pipeline, target, scratch).await {
+    let error = match try_submit(shared, settings, pipeline, target, scratch).await {
         Ok(moved) => return Ok(moved),
         Err(SubmitError::Store(e)) => return Err(e),
         Err(SubmitError::Koji(e)) => e,
@@ -195,6 +207,7 @@ async fn submit(
 
 async fn try_submit(
     shared: &Shared,
+    settings: &Settings,
     pipeline: &Pipeline,
     target: &str,
     scratch: bool,
@@ -209,16 +222,18 @@ async fn try_submit(
     if let Some(earlier) = find_earlier(shared, &pipeline.source_url, target).await? {
         let now = unix_now();
         let moved = match earlier {
-            Earlier::Task(task_id) => transition(shared, pipeline.id, |p| {
-                p.submitted(task_id, "adopted an existing task of this commit", now)
-            })?,
+            Earlier::Task(task_id) => {
+                transition(shared, pipeline.id, |p| p.submitted(task_id, false, now))?
+            }
             Earlier::Build {
                 task_id,
                 build_id,
                 nvr,
+                owner,
                 state: BuildState::Complete,
             } => transition(shared, pipeline.id, |p| {
-                p.built(task_id, build_id, nvr.clone(), now)
+                let build = p.build_of(task_id, build_id, nvr.clone(), owner.clone());
+                p.built(build, may_update(settings, &p.key.package), now)
             })?,
             Earlier::Build {
                 task_id, build_id, ..
@@ -234,7 +249,7 @@ async fn try_submit(
     pipeline_event!(info, pipeline, target, source = %pipeline.source_url, "submitting Koji build");
     let task_id = koji.build(&pipeline.source_url, target, scratch).await?;
     Ok(transition(shared, pipeline.id, |p| {
-        p.submitted(task_id, "submitted", unix_now())
+        p.submitted(task_id, true, unix_now())
     })?)
 }
 
@@ -290,6 +305,7 @@ async fn find_earlier(
                 task_id,
                 build_id: build.build_id,
                 nvr: build.nvr,
+                owner: build.owner_name,
                 state: build.state,
             }));
         }

@@ -37,17 +37,19 @@ fn a_push_goes_from_received_to_built_and_every_step_is_in_the_history() {
         101,
     )
     .expect("decide");
-    p.submitted(42, "submitted", 102).expect("submitted");
+    p.submitted(42, true, 102).expect("submitted");
     p.building(42, 7, 103).expect("building");
-    p.built(42, 7, "foo-1.0-1.fc43".to_owned(), 104)
-        .expect("built");
+    let build = p.build_of(42, 7, "foo-1.0-1.fc43".to_owned(), Some("alice".to_owned()));
+    assert!(build.ours, "fedflow submitted task 42 itself");
+    p.built(build, false, 104).expect("built");
     assert_eq!(
         p.stage,
         Stage::Built {
             target: "f43-candidate".to_owned(),
             task_id: 42,
             build_id: 7,
-            nvr: "foo-1.0-1.fc43".to_owned()
+            nvr: "foo-1.0-1.fc43".to_owned(),
+            update_pending: false,
         }
     );
     let states: Vec<&str> = p.history.iter().map(|t| t.state.as_str()).collect();
@@ -76,11 +78,12 @@ fn terminal_stages_refuse_further_transitions_until_an_operator_requeues() {
     let mut p = pipeline(2);
     p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 101)
         .expect("decide");
-    p.submitted(9, "submitted", 102).expect("submitted");
+    p.submitted(9, true, 102).expect("submitted");
     p.fail("Koji build foo failed".to_owned(), None, 103)
         .expect("fail");
     assert_eq!(p.stage.task_id(), Some(9), "the failed task stays linked");
-    assert!(p.built(9, 1, "foo-1-1".to_owned(), 104).is_err());
+    let late = p.build_of(9, 1, "foo-1-1".to_owned(), None);
+    assert!(p.built(late, false, 104).is_err());
     p.requeue("ops", 105).expect("requeue");
     assert_eq!(p.stage, Stage::Received);
 }
@@ -93,7 +96,7 @@ fn a_build_message_can_move_a_pipeline_whose_task_id_was_lost() {
     // The hub accepted the build but the answer never arrived: the BUILDING message still applies.
     p.building(55, 3, 102).expect("building from submitting");
     assert_eq!(p.stage.task_id(), Some(55));
-    assert!(p.submitted(55, "late answer", 103).is_err());
+    assert!(p.submitted(55, false, 103).is_err());
 }
 
 #[test]
@@ -164,7 +167,7 @@ fn the_store_creates_one_pipeline_per_push_and_indexes_its_task_and_source() {
     let (moved, outcome) = store
         .update_pipeline(1, None, |p| {
             p.decide_build("f43-candidate".to_owned(), false, "x".to_owned(), 200)?;
-            p.submitted(77, "submitted", 201)
+            p.submitted(77, true, 201)
         })
         .expect("update")
         .expect("exists");
@@ -189,7 +192,10 @@ fn the_store_creates_one_pipeline_per_push_and_indexes_its_task_and_source() {
     );
     assert_eq!(store.active_pipelines().expect("active").len(), 1);
     store
-        .update_pipeline(1, None, |p| p.built(77, 5, "foo-1-1.fc43".to_owned(), 202))
+        .update_pipeline(1, None, |p| {
+            let build = p.build_of(77, 5, "foo-1-1.fc43".to_owned(), None);
+            p.built(build, false, 202)
+        })
         .expect("built");
     assert!(store.active_pipelines().expect("active").is_empty());
     assert_eq!(store.pipeline_count(), 1);

@@ -5,7 +5,7 @@
 //! selected work is stored in the inbox in the same transaction as the message itself.
 
 use crate::config::Settings;
-use crate::message::{DistGitPush, Event, KojiBuildStateChange};
+use crate::message::{BodhiUpdateMessage, DistGitPush, Event, KojiBuildStateChange, KojiTagChange};
 use crate::store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,16 @@ pub enum Work {
     BuildState {
         message_id: String,
         change: Box<KojiBuildStateChange>,
+    },
+    /// A build of a watched package (or a pipeline's build) tagged into a tag.
+    Tag {
+        message_id: String,
+        change: Box<KojiTagChange>,
+    },
+    /// A Bodhi update of a watched package was requested to move or moved.
+    BodhiUpdate {
+        message_id: String,
+        message: Box<BodhiUpdateMessage>,
     },
 }
 
@@ -44,6 +54,15 @@ pub fn is_watched(settings: &Settings, package: &str) -> bool {
         || settings.distgit.honours_packit_yaml(package)
 }
 
+/// Whether builds of `package` may get a Bodhi update from fedflow: a central `bodhi_update` rule, or an
+/// honoured `.packit.yaml` (whose jobs are read later).
+pub fn may_update(settings: &Settings, package: &str) -> bool {
+    settings
+        .package(package)
+        .is_some_and(|rule| rule.bodhi_update.is_some())
+        || settings.distgit.honours_packit_yaml(package)
+}
+
 /// The work a decoded event carries, if any.
 pub fn select(
     settings: &Settings,
@@ -60,6 +79,27 @@ pub fn select(
             Some(Work::BuildState {
                 message_id: message_id.to_owned(),
                 change: Box::new(change.clone()),
+            })
+        }
+        Event::KojiTag(change)
+            if is_watched(settings, &change.name)
+                || store.has_pipeline_for_build(change.build_id)? =>
+        {
+            Some(Work::Tag {
+                message_id: message_id.to_owned(),
+                change: Box::new(change.clone()),
+            })
+        }
+        Event::BodhiUpdate(message)
+            if moves_update(&message.sub_topic)
+                && message
+                    .update
+                    .package_names()
+                    .any(|package| is_watched(settings, package)) =>
+        {
+            Some(Work::BodhiUpdate {
+                message_id: message_id.to_owned(),
+                message: Box::new(message.clone()),
             })
         }
         _ => None,
@@ -80,4 +120,9 @@ fn concerns_us(
         Some(task_id) => store.has_pipeline_for_task(task_id),
         None => Ok(false),
     }
+}
+
+/// `request.<req>` and `complete.<testing|stable>`: the messages that change an update's status.
+fn moves_update(sub_topic: &str) -> bool {
+    sub_topic.starts_with("request.") || sub_topic.starts_with("complete.")
 }

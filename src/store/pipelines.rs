@@ -3,12 +3,12 @@
 //! The consume path drops work items (a relevant push, a build state change) into the `inbox` tree in the
 //! same transaction that records the message, so acknowledging a message never loses its work. The pipeline
 //! engine takes items out of the inbox in the same transaction that applies them to a pipeline.
-//! Pipelines are kept as JSON under their id, with indexes by push key, by Koji task, by (source, target)
-//! and a set of the ones still active.
+//! Pipelines are kept as JSON under their id, with indexes by push key, by Koji task, by (source, target),
+//! by Koji build id and NVR, and a set of the ones still active.
 
 use super::messages::now_secs;
 use super::{Store, StoreError, unwrap_tx};
-use crate::pipeline::{Pipeline, PushKey};
+use crate::pipeline::{Pipeline, PushKey, Stage};
 use serde::{Serialize, de::DeserializeOwned};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
@@ -16,6 +16,8 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 type Abort = ConflictableTransactionError<StoreError>;
 
 const PIPELINE_SEQ_KEY: &[u8] = b"pipeline_seq";
+/// Index entries `attention\0<id>`: pipelines an operator should look at.
+const ATTENTION_PREFIX: &[u8] = b"attention\0";
 
 /// What [`Store::create_pipeline`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +53,14 @@ fn source_key(source_url: &str, target: &str) -> Vec<u8> {
     format!("{source_url}\0{target}").into_bytes()
 }
 
+fn build_key(build_id: i64) -> String {
+    format!("build\0{build_id}")
+}
+
+fn nvr_key(nvr: &str) -> String {
+    format!("nvr\0{nvr}")
+}
+
 /// Writes a pipeline and brings its indexes in line with its stage.
 fn write_pipeline(
     trees: (&TransactionalTree, &TransactionalTree, &TransactionalTree),
@@ -60,13 +70,24 @@ fn write_pipeline(
     let raw = encode(pipeline, "pipeline").map_err(Abort::Abort)?;
     pipelines.insert(&id_key(pipeline.id), raw)?;
     let id = id_key(pipeline.id);
-    if let Some(task_id) = pipeline.stage.task_id() {
+    if let Some(task_id) = pipeline.task_id() {
         index.insert(format!("task\0{task_id}").as_bytes(), &id)?;
     }
-    if let Some(target) = pipeline.stage.target() {
+    if let Some(build) = &pipeline.build {
+        index.insert(build_key(build.build_id).as_bytes(), &id)?;
+        index.insert(nvr_key(&build.nvr).as_bytes(), &id)?;
+    }
+    if let Some(target) = pipeline.target() {
         let mut key = b"source\0".to_vec();
         key.extend(source_key(&pipeline.source_url, target));
         index.insert(key, &id)?;
+    }
+    let mut attention = ATTENTION_PREFIX.to_vec();
+    attention.extend_from_slice(&id);
+    if matches!(pipeline.stage, Stage::NeedsAttention { .. }) {
+        index.insert(attention, &[])?;
+    } else {
+        index.remove(attention)?;
     }
     if pipeline.stage.is_terminal() {
         active.remove(&id)?;
@@ -98,6 +119,11 @@ impl Store {
 
     pub fn pipeline_count(&self) -> usize {
         self.pipelines.len()
+    }
+
+    /// Pipelines in `needs_attention`.
+    pub fn needs_attention_count(&self) -> usize {
+        self.pipeline_index.scan_prefix(ATTENTION_PREFIX).count()
     }
 
     pub fn inbox_len(&self) -> usize {
@@ -208,6 +234,20 @@ impl Store {
 
     pub fn pipeline_by_task(&self, task_id: i64) -> Result<Option<Pipeline>, StoreError> {
         self.pipeline_by_index(format!("task\0{task_id}").as_bytes())
+    }
+
+    /// Whether a pipeline carries Koji build `build_id` (an index lookup only: this runs on the consume path).
+    pub fn has_pipeline_for_build(&self, build_id: i64) -> Result<bool, StoreError> {
+        Ok(self.pipeline_index.contains_key(build_key(build_id))?)
+    }
+
+    pub fn pipeline_by_build(&self, build_id: i64) -> Result<Option<Pipeline>, StoreError> {
+        self.pipeline_by_index(build_key(build_id).as_bytes())
+    }
+
+    /// The pipeline whose build is `nvr` (how Bodhi's messages, which name builds by NVR, are matched).
+    pub fn pipeline_by_nvr(&self, nvr: &str) -> Result<Option<Pipeline>, StoreError> {
+        self.pipeline_by_index(nvr_key(nvr).as_bytes())
     }
 
     /// The pipeline that builds `source_url` in `target`: how a build is matched when its task id was lost.

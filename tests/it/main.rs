@@ -1,4 +1,6 @@
+mod bodhi_pipeline;
 mod bodhi_releases;
+mod bodhi_updates;
 mod broker_smoke;
 mod cli;
 mod consume;

@@ -4,7 +4,8 @@
 
 use crate::support::fake_koji::Injection;
 use crate::support::pipeline_env::{
-    BuildMessage, PUSHER, PipelineEnv, build_state_body, commit, fork_push_body, push_body,
+    BuildMessage, PUSHER, PipelineEnv, build_state_body, commit, fork_push_body, history_notes,
+    push_body,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -32,18 +33,6 @@ fn build_sources(env: &PipelineEnv) -> Vec<String> {
         .iter()
         .map(|call| call.params[0].as_str().unwrap_or_default().to_owned())
         .collect()
-}
-
-fn history_notes(pipeline: &Value) -> String {
-    pipeline["history"]
-        .as_array()
-        .map(|h| {
-            h.iter()
-                .map(|t| t["note"].as_str().unwrap_or_default())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        })
-        .unwrap_or_default()
 }
 
 #[test]

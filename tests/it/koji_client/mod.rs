@@ -1,10 +1,11 @@
 //! The Koji client against the fake hub: the exact wire shape of each call and its decoded results
 //! ([`calls`]), the session protocol ([`session`]), and failures: faults, HTTP errors, timeouts and
-//! refused credentials ([`failures`]).
+//! refused credentials ([`failures`]), and the tag and changelog reads ([`tags`]).
 
 mod calls;
 mod failures;
 mod session;
+mod tags;
 
 use std::time::Duration;
 

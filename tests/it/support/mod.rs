@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod fake_bodhi;
 pub mod fake_distgit;
 pub mod fake_http;
+pub mod fake_idp;
 pub mod fake_koji;
 pub mod fixtures;
 pub mod node_spec;

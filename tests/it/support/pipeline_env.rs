@@ -7,6 +7,7 @@ use super::broker::shared;
 use super::daemon::{Daemon, Instance, runtime};
 use super::fake_bodhi::FakeBodhi;
 use super::fake_distgit::FakeDistGit;
+use super::fake_idp::FakeIdp;
 use super::fake_koji::FakeKoji;
 use super::process::poll_until;
 use serde_json::{Map, Value, json};
@@ -19,6 +20,10 @@ pub struct PipelineEnv {
     pub koji: FakeKoji,
     pub distgit: FakeDistGit,
     pub bodhi: FakeBodhi,
+    /// The identity provider that issues fedflow's Bodhi tokens (kept for the env's lifetime: dropping it
+    /// stops the server).
+    #[allow(dead_code)]
+    pub idp: FakeIdp,
     pub instance: Instance,
     pub prefix: String,
     runtime: tokio::runtime::Runtime,
@@ -29,25 +34,57 @@ pub struct PipelineEnv {
 impl PipelineEnv {
     /// `sections` is TOML appended to the configuration (`[[package]]` rules, overrides).
     pub fn new(sections: &str) -> PipelineEnv {
-        Self::build("", sections, true)
+        Self::build("", "", sections, true)
     }
 
     /// Observe-only: no Koji credentials.
     pub fn observe_only(sections: &str) -> PipelineEnv {
-        Self::build("", sections, false)
+        Self::build("", "", sections, false)
     }
 
     /// `distgit_keys` are added to the `[distgit]` table (e.g. `honour_packit_yaml`).
     pub fn with_distgit(distgit_keys: &str, sections: &str) -> PipelineEnv {
-        Self::build(distgit_keys, sections, true)
+        Self::build(distgit_keys, "", sections, true)
     }
 
-    fn build(distgit_keys: &str, sections: &str, ssl: bool) -> PipelineEnv {
+    /// Koji login plus a Bodhi login (a token file the fake identity provider issued); `bodhi_keys` are
+    /// added to the `[bodhi]` table.
+    #[allow(dead_code)]
+    pub fn with_bodhi_login(bodhi_keys: &str, sections: &str) -> PipelineEnv {
+        Self::build("", bodhi_keys, sections, true)
+    }
+
+    /// Both: `[distgit]` keys and a Bodhi login.
+    #[allow(dead_code)]
+    pub fn with_distgit_and_bodhi_login(
+        distgit_keys: &str,
+        bodhi_keys: &str,
+        sections: &str,
+    ) -> PipelineEnv {
+        Self::build(distgit_keys, bodhi_keys, sections, true)
+    }
+
+    fn build(distgit_keys: &str, bodhi_keys: &str, sections: &str, ssl: bool) -> PipelineEnv {
         let koji = FakeKoji::start();
         let distgit = FakeDistGit::start();
-        let bodhi = FakeBodhi::start();
+        let idp = FakeIdp::start();
+        let bodhi = FakeBodhi::start_with_idp(&idp);
         bodhi.set_releases(super::fake_bodhi::realistic_releases());
         let prefix = unique_prefix();
+        let bodhi_login = if bodhi_keys.is_empty() {
+            String::new()
+        } else {
+            let dir = koji
+                .client_cert_file()
+                .parent()
+                .map(std::path::Path::to_path_buf);
+            let token_file = idp.write_token_file(&dir.unwrap_or_else(std::env::temp_dir));
+            format!(
+                "auth = \"refresh-token\"\ntoken_file = \"{}\"\noidc_issuer = \"{}\"\n{bodhi_keys}\n",
+                token_file.display(),
+                idp.issuer()
+            )
+        };
         let auth = if ssl {
             format!(
                 "auth = \"ssl\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
@@ -58,9 +95,9 @@ impl PipelineEnv {
             "auth = \"none\"\n".to_owned()
         };
         let config = format!(
-            "url = \"{url}\"\ntopics = [\"pagure.git.receive\", \"buildsys.build.state.change\"]\n\n\
+            "url = \"{url}\"\ntopics = [\"pagure.git.receive\", \"buildsys.build.state.change\", \"buildsys.tag\", \"bodhi.update.#\"]\n\n\
              [koji]\nhub = \"{hub}\"\nca_file = \"{ca}\"\n{auth}timeout_seconds = 2\nretry_max_seconds = 2\n\n\
-             [distgit]\nurl = \"{distgit}\"\n{distgit_keys}\n\n[bodhi]\nurl = \"{bodhi}\"\n\n\
+             [distgit]\nurl = \"{distgit}\"\n{distgit_keys}\n\n[bodhi]\nurl = \"{bodhi}\"\n{bodhi_login}\n\
              [reconcile]\nafter_minutes = 0\ninterval_seconds = 1\n\n{sections}",
             url = shared().plain_url(),
             hub = koji.hub_url(),
@@ -76,6 +113,7 @@ impl PipelineEnv {
             koji,
             distgit,
             bodhi,
+            idp,
             instance,
             prefix,
             runtime,
@@ -159,6 +197,19 @@ impl PipelineEnv {
     }
 }
 
+/// The notes of a pipeline's history (`fedflow pipelines --json`), joined with ` | `.
+pub fn history_notes(pipeline: &Value) -> String {
+    pipeline["history"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .map(|t| t["note"].as_str().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .unwrap_or_default()
+}
+
 fn matches_pipeline(p: &Value, package: &str, branch: &str, state: &str) -> bool {
     p["key"]["package"] == package && p["key"]["branch"] == branch && p["stage"]["state"] == state
 }
@@ -181,11 +232,7 @@ pub fn commit(seed: &str) -> String {
 /// A `pagure.git.receive` body shaped like the real one of the fixtures (rpms/packit, f39), for another
 /// package, branch, commit and pusher; the `.spec` file changed.
 pub fn push_body(package: &str, branch: &str, end_commit: &str, agent: &str) -> Value {
-    let fixture = super::fixtures::fixture_messages()
-        .into_iter()
-        .find(|m| m.topic == "pagure.git.receive" && m.body["repo"]["name"] == "packit")
-        .expect("the real pagure.git.receive fixture");
-    let mut body = fixture.body;
+    let mut body = fixture_body("pagure.git.receive", |b| b["repo"]["name"] == "packit");
     body["agent"] = json!(agent);
     body["branch"] = json!(branch);
     body["end_commit"] = json!(end_commit);
@@ -220,25 +267,65 @@ pub struct BuildMessage<'a> {
     pub owner: &'a str,
 }
 
-/// A `buildsys.build.state.change` body for `build` going from `old` to `new`, shaped like the fixture's.
-pub fn build_state_body(build: &BuildMessage<'_>, old: Option<i64>, new: i64) -> Value {
-    let fixture = super::fixtures::fixture_messages()
+/// The body of the real `topic` fixture that `pick` chooses.
+fn fixture_body(topic: &str, pick: impl Fn(&Value) -> bool) -> Value {
+    super::fixtures::fixture_messages()
         .into_iter()
-        .find(|m| m.topic == "buildsys.build.state.change" && m.body["name"] == "chromium")
-        .expect("the chromium build state fixture");
-    let mut body = fixture.body;
+        .find(|m| m.topic == topic && pick(&m.body))
+        .map(|m| m.body)
+        .unwrap_or_else(|| panic!("no such {topic} fixture"))
+}
+
+/// The fields Koji's build messages share: name, version, release, build id and owner.
+fn describe_build(body: &mut Value, build: &BuildMessage<'_>) {
     let (name, version, release) = build.nvr;
     body["name"] = json!(name);
     body["version"] = json!(version);
     body["release"] = json!(release);
     body["build_id"] = json!(build.build_id);
+    body["owner"] = json!(build.owner);
+}
+
+/// A `buildsys.build.state.change` body for `build` going from `old` to `new`, shaped like the fixture's.
+pub fn build_state_body(build: &BuildMessage<'_>, old: Option<i64>, new: i64) -> Value {
+    let mut body = fixture_body("buildsys.build.state.change", |b| b["name"] == "chromium");
+    describe_build(&mut body, build);
     body["task_id"] = json!(build.task_id);
     body["request"] = json!([build.source, build.target, {}]);
     body["old"] = json!(old);
     body["new"] = json!(new);
-    body["owner"] = json!(build.owner);
     if let Some(object) = body.as_object_mut() {
         object.remove("task");
     }
+    body
+}
+
+/// A `buildsys.tag` body for `build` tagged into `tag`, shaped like the real one of the fixtures.
+#[allow(dead_code)]
+pub fn tag_body(build: &BuildMessage<'_>, tag: &str, tag_id: i64) -> Value {
+    let mut body = fixture_body("buildsys.tag", |b| b["name"] == "python-specfile");
+    describe_build(&mut body, build);
+    body["tag"] = json!(tag);
+    body["tag_id"] = json!(tag_id);
+    body["user"] = json!(build.owner);
+    body
+}
+
+/// A `bodhi.update.<sub_topic>` body (`request.testing`, `complete.stable`, …) for an update of one build,
+/// shaped like the real one of the fixtures.
+#[allow(dead_code)]
+pub fn bodhi_update_body(
+    sub_topic: &str,
+    alias: &str,
+    nvr: &str,
+    release: &str,
+    status: &str,
+) -> Value {
+    let topic = format!("bodhi.update.{sub_topic}");
+    let mut body = fixture_body(&topic, |_| true);
+    body["update"]["alias"] = json!(alias);
+    body["update"]["builds"] = json!([{ "nvr": nvr }]);
+    body["update"]["release"]["name"] = json!(release);
+    body["update"]["status"] = json!(status);
     body
 }

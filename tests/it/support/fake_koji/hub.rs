@@ -1,12 +1,15 @@
 //! The fake hub's state and method semantics: targets, tasks and builds, and the subset of
-//! `RootExports` fedflow calls (sessions are in `sessions.rs`).
+//! `RootExports` fedflow calls (sessions are in `sessions.rs`, tags in `tags.rs`, RPMs and their
+//! headers in `rpms.rs`).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value as Json, json};
 
+use super::rpms::Rpms;
 use super::sessions::{Auth, SessionRow};
+use super::tags::Tagging;
 use super::{FakeBuild, FakeTask, Injection, RecordedCall};
 
 pub const GENERIC_ERROR: i64 = 1000;
@@ -41,11 +44,11 @@ pub struct Call {
 
 impl Call {
     /// A parameter given positionally at `index` or by keyword `name`, as the hub's `decode_args` maps it.
-    fn arg(&self, index: usize, name: &str) -> Option<&Json> {
+    pub(super) fn arg(&self, index: usize, name: &str) -> Option<&Json> {
         self.kwargs.get(name).or_else(|| self.args.get(index))
     }
 
-    fn reject_unknown_kwargs(&self, known: &[&str]) -> Result<(), Fault> {
+    pub(super) fn reject_unknown_kwargs(&self, known: &[&str]) -> Result<(), Fault> {
         match self
             .kwargs
             .keys()
@@ -80,6 +83,8 @@ pub struct Hub {
     pub calls: Vec<RecordedCall>,
     pub injections: HashMap<String, VecDeque<Injection>>,
     pub users: BTreeMap<String, i64>,
+    pub tagging: Tagging,
+    pub rpms: Rpms,
     pub(super) sessions: HashMap<i64, SessionRow>,
     pub next_task_id: i64,
     pub next_build_id: i64,
@@ -103,6 +108,8 @@ impl Hub {
             calls: Vec::new(),
             injections: HashMap::new(),
             users: BTreeMap::new(),
+            tagging: Tagging::new(),
+            rpms: Rpms::new(),
             sessions: HashMap::new(),
             next_task_id: 120_000_001,
             next_build_id: 2_600_001,
@@ -154,6 +161,10 @@ impl Hub {
             "listBuilds" => self.list_builds(call),
             "listTasks" => self.list_tasks(call),
             "getBuild" => self.get_build(call),
+            "listTags" => self.list_tags(call),
+            "getLatestBuilds" => self.get_latest_builds(call),
+            "listRPMs" => self.list_rpms(call),
+            "getRPMHeaders" => self.get_rpm_headers(call),
             other => Err(fault(GENERIC_ERROR, format!("Invalid method: {other}"))),
         }
     }

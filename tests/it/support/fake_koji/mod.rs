@@ -3,13 +3,16 @@
 //! thread and tokio runtime so plain `#[test]` functions can use it; dropping it shuts it down.
 //!
 //! Parts: [`hub`] (state and method semantics), [`sessions`] (login and call numbers), [`records`] (task/build rows as the hub renders
-//! them), [`server`] (TLS, HTTP, injections), [`xml`] (the response writer), [`der`] (the client CN).
+//! them), [`tags`] (tagging, inheritance, latest builds), [`rpms`] (SRPM rows and changelog headers),
+//! [`server`] (TLS, HTTP, injections), [`xml`] (the response writer), [`der`] (the client CN).
 
 mod der;
 mod hub;
 mod records;
+mod rpms;
 mod server;
 mod sessions;
+mod tags;
 mod xml;
 
 use std::path::PathBuf;
@@ -219,7 +222,8 @@ impl FakeKoji {
     }
 
     /// Finishes a build task as the builders would: creates the build row for `nvr` from the task's
-    /// request and closes the task. `state` is `COMPLETE`, `FAILED` or `CANCELED`. Returns the build id.
+    /// request and closes the task. `state` is `COMPLETE`, `FAILED` or `CANCELED`; a COMPLETE build
+    /// gets an SRPM row with a one-entry changelog. Returns the build id.
     pub fn finish_build(&self, task_id: i64, state: &str, nvr: &str) -> i64 {
         let (build_state, task_state) = match state {
             "COMPLETE" => (1, 2),
@@ -258,7 +262,7 @@ impl FakeKoji {
             creation_ts: now,
             completion_ts: Some(now),
         };
-        hub.builds.insert(build_id, build);
+        hub.insert_build(build);
         build_id
     }
 
@@ -274,7 +278,8 @@ impl FakeKoji {
         task.failure = Some((code, string.to_owned()));
     }
 
-    /// Adds a build row without a task (e.g. an NVR that already exists). Returns the build id.
+    /// Adds a build row without a task (e.g. an NVR that already exists); a COMPLETE one gets an SRPM
+    /// row with a one-entry changelog. Returns the build id.
     pub fn add_build(&self, nvr: &str, state: &str, source: Option<&str>, owner: &str) -> i64 {
         let build_state = match state {
             "BUILDING" => 0,
@@ -304,7 +309,7 @@ impl FakeKoji {
             creation_ts: now,
             completion_ts: (build_state != 0).then_some(now),
         };
-        hub.builds.insert(build_id, build);
+        hub.insert_build(build);
         build_id
     }
 
