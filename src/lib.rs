@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod distgit;
+pub mod journal;
 pub mod koji;
 pub mod logging;
 pub mod message;

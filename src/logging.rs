@@ -2,6 +2,7 @@
 //! otherwise, and a filter that a reload can change.
 
 use anyhow::Context;
+use std::io::IsTerminal;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Registry, reload};
@@ -75,6 +76,8 @@ pub fn init(source: FilterSource, configured: &str, journald: bool) -> anyhow::R
             .with(
                 tracing_subscriber::fmt::layer()
                     .with_writer(std::io::stderr)
+                    // Colour codes only for a person at a terminal, never into files or a log collector.
+                    .with_ansi(std::io::stderr().is_terminal())
                     .with_target(false),
             )
             .try_init(),

@@ -158,7 +158,8 @@ fn record_for(
                 .unwrap_or(delivery.routing_key.as_str())
                 .to_owned();
             warn!(
-                message_id = message_id.unwrap_or("-"),
+                message_id = crate::journal::MESSAGE_REJECTED,
+                amqp_message_id = message_id.unwrap_or("-"),
                 topic = %topic,
                 reason = error.kind(),
                 error = %error,

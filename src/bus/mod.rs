@@ -9,6 +9,7 @@ pub use backoff::{Backoff, jittered};
 pub use consume::BatchOutcome;
 
 use crate::config::Settings;
+use crate::journal;
 use crate::status::{BusState, LiveStatus, unix_now};
 use crate::store::{Store, StoreError};
 use std::collections::BTreeSet;
@@ -86,13 +87,15 @@ impl Bus {
                 Err(e) if e.is_fatal() => return Err(e),
                 Err(e) => e,
             };
-            // "Disconnected since" is the first failure of a run of failures.
-            let since = match &*self.live.bus.borrow() {
-                BusState::Disconnected { since, .. } => *since,
-                _ => unix_now(),
+            // "Disconnected since" is the first failure of a run of failures; only that one is the journal's
+            // "broker disconnected" event.
+            let (since, first_failure) = match &*self.live.bus.borrow() {
+                BusState::Disconnected { since, .. } => (*since, false),
+                _ => (unix_now(), true),
             };
             let delay = backoff.next_delay();
             warn!(
+                message_id = first_failure.then_some(journal::BROKER_DISCONNECTED),
                 error = %error,
                 error_kind = error.kind(),
                 retry_in_ms = delay.as_millis() as u64,
@@ -126,6 +129,14 @@ impl Bus {
         }
         self.store.set_bindings(&keys)?;
         backoff.reset();
+        if let BusState::Disconnected { since, .. } = &*self.live.bus.borrow() {
+            info!(
+                message_id = journal::BROKER_RECONNECTED,
+                queue = %self.live.queue,
+                outage_seconds = unix_now().saturating_sub(*since),
+                "connected to the broker again"
+            );
+        }
         info!(
             queue = %self.live.queue,
             url = %settings.bus.url,

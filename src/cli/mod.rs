@@ -1,5 +1,6 @@
 //! The command line: argument parsing and one function per subcommand.
 
+mod assets;
 mod pipelines;
 
 use crate::config::{self, Inputs, Settings};
@@ -56,8 +57,9 @@ pub enum Command {
         /// Only this branch.
         #[arg(long)]
         branch: Option<String>,
-        /// Only this state (received, skipped, submitting, would_submit, submitted, building, built, failed,
-        /// canceled).
+        /// Only this state (received, skipped, submitting, would_submit, submitted, building, built,
+        /// awaiting_tag, creating_update, would_create_update, awaiting_automatic_update, update_pending,
+        /// update_testing, update_stable, needs_attention, failed, canceled).
         #[arg(long)]
         state: Option<String>,
         /// Show at most this many.
@@ -71,6 +73,12 @@ pub enum Command {
     Retry {
         /// The pipeline's id, as `fedflow pipelines` shows it.
         id: u64,
+    },
+    /// Write the man pages and shell completions into DIR (for packaging).
+    #[command(hide = true)]
+    GenerateAssets {
+        /// Output directory; `man/` and `completions/` are created in it.
+        dir: PathBuf,
     },
 }
 
@@ -129,6 +137,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => check_config(&inputs),
+        Command::GenerateAssets { dir } => {
+            for path in assets::generate(&dir)? {
+                println!("{path}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Pipelines {
             package,
             branch,

@@ -8,7 +8,7 @@ use super::settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings
 use super::workflow::{self, PackageRule, Rejected};
 use super::{
     DEFAULT_BUS_URL, DEFAULT_CA_FILE, DEFAULT_CERT_FILE, DEFAULT_KEY_FILE, DEFAULT_STATE_DIR,
-    DEFAULT_TOPICS, SYSTEM_CONFIG_DIRS,
+    DEFAULT_TOPICS, SYSTEM_CONFIG_DIRS, credentials,
 };
 use config::{Config, Environment, File, FileFormat};
 use std::collections::{BTreeMap, HashMap};
@@ -24,7 +24,8 @@ pub struct Inputs {
     pub system_dirs: Vec<PathBuf>,
     /// `--config` files, in command-line order.
     pub config_files: Vec<PathBuf>,
-    /// A snapshot of the environment; only `FEDFLOW_<SECTION>__<KEY>` and `STATE_DIRECTORY` are used.
+    /// A snapshot of the environment; only `FEDFLOW_<SECTION>__<KEY>`, `STATE_DIRECTORY` and
+    /// `CREDENTIALS_DIRECTORY` are used.
     pub env: BTreeMap<String, String>,
 }
 
@@ -330,7 +331,7 @@ fn validate(
         ));
     }
 
-    Ok(Settings {
+    let mut settings = Settings {
         bus: BusSettings {
             url,
             ca_file,
@@ -358,7 +359,12 @@ fn validate(
         reconcile: workflow::reconcile(fragment.reconcile.unwrap_or_default())
             .map_err(|r| from_rejected(layers, r))?,
         packages: packages(std::mem::take(&mut layers.packages))?,
-    })
+    };
+    credentials::resolve(
+        &mut settings,
+        env.get("CREDENTIALS_DIRECTORY").map(String::as_str),
+    );
+    Ok(settings)
 }
 
 fn from_rejected(layers: &Layers, rejected: Rejected) -> ConfigError {

@@ -4,6 +4,7 @@
 //! over an [`Inputs`] value holding the file lists and the environment snapshot, so tests can build any
 //! combination without touching the real process.
 
+mod credentials;
 mod fragment;
 mod load;
 mod settings;

@@ -227,6 +227,43 @@ fn systemd_state_directory_is_used_unless_configured() {
 }
 
 #[test]
+fn relative_secret_paths_name_systemd_credentials() {
+    let mut inputs = Inputs {
+        env: env(&[
+            ("CREDENTIALS_DIRECTORY", "/run/credentials/fedflow.service"),
+            ("FEDFLOW_BUS__CERT_FILE", "amqp-cert"),
+            ("FEDFLOW_BUS__KEY_FILE", "/etc/fedflow/amqp.key"),
+            ("FEDFLOW_KOJI__AUTH", "ssl"),
+            ("FEDFLOW_KOJI__CERT_FILE", "koji-cert"),
+            ("FEDFLOW_KOJI__KEY_FILE", "koji-key"),
+        ]),
+        ..Inputs::default()
+    };
+    let settings = load(&inputs).expect("valid");
+    let credential = |name: &str| Path::new("/run/credentials/fedflow.service").join(name);
+    assert_eq!(settings.bus.cert_file, Some(credential("amqp-cert")));
+    assert_eq!(
+        settings.bus.key_file.as_deref(),
+        Some(Path::new("/etc/fedflow/amqp.key")),
+        "absolute paths stay"
+    );
+    assert_eq!(
+        settings.koji.auth,
+        KojiAuthSettings::Ssl {
+            cert_file: credential("koji-cert"),
+            key_file: credential("koji-key"),
+        }
+    );
+    // Without systemd's credentials, relative paths are left as configured.
+    inputs.env.remove("CREDENTIALS_DIRECTORY");
+    let settings = load(&inputs).expect("valid");
+    assert_eq!(
+        settings.bus.cert_file.as_deref(),
+        Some(Path::new("amqp-cert"))
+    );
+}
+
+#[test]
 fn passwords_never_reach_printed_settings() {
     let inputs = Inputs {
         env: env(&[(

@@ -218,11 +218,17 @@ fn take_push(
     })?;
     match created {
         Created::New(pipeline) => {
-            super::pipeline_event!(info, pipeline, message_id, "pipeline created");
+            super::pipeline_event!(
+                info,
+                pipeline,
+                message_id = crate::journal::PIPELINE_CREATED,
+                amqp_message_id = message_id,
+                "pipeline created"
+            );
             Ok(Some(pipeline.id))
         }
         Created::Existing(id) => {
-            debug!(pipeline = id, message_id, %key, "push seen before; no new pipeline");
+            debug!(pipeline = id, amqp_message_id = message_id, %key, "push seen before; no new pipeline");
             Ok(None)
         }
     }

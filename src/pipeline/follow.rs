@@ -131,14 +131,15 @@ pub(super) fn report_message_move(
             pipeline_event!(
                 info,
                 pipeline,
-                message_id,
+                message_id = pipeline.journal_id(),
+                amqp_message_id = message_id,
                 state = pipeline.stage.name(),
                 "pipeline moved by a {kind} message"
             );
             Some(pipeline.id)
         }
         (pipeline, Err(refused)) => {
-            pipeline_event!(debug, pipeline, message_id, error = %refused, "{kind} message does not apply");
+            pipeline_event!(debug, pipeline, amqp_message_id = message_id, error = %refused, "{kind} message does not apply");
             None
         }
     }
@@ -189,7 +190,8 @@ fn foreign_pipeline(
             pipeline_event!(
                 info,
                 pipeline,
-                message_id,
+                message_id = crate::journal::PIPELINE_CREATED,
+                amqp_message_id = message_id,
                 "pipeline created for a build fedflow did not submit"
             );
             pipeline.id

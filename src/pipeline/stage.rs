@@ -115,6 +115,27 @@ impl Stage {
         }
     }
 
+    /// The journal `MESSAGE_ID` of entering this stage, if that is a lifecycle event. `built` tells a
+    /// failure after the Koji build (of the update step) from a failure of the build itself.
+    pub fn journal_id(&self, built: bool) -> Option<&'static str> {
+        use crate::journal;
+        Some(match self {
+            Stage::Submitted { .. } => journal::BUILD_SUBMITTED,
+            Stage::Built { .. } => journal::BUILD_FINISHED,
+            Stage::Failed {
+                task_id: Some(_), ..
+            } if !built => journal::BUILD_FAILED,
+            Stage::Failed { .. } => journal::PIPELINE_FAILED,
+            Stage::Update {
+                origin: UpdateOrigin::Created,
+                ..
+            } => journal::UPDATE_CREATED,
+            Stage::Update { .. } => journal::UPDATE_FOUND,
+            Stage::NeedsAttention { .. } => journal::NEEDS_ATTENTION,
+            _ => return None,
+        })
+    }
+
     /// No further transition happens without an operator (`fedflow retry`).
     pub fn is_terminal(&self) -> bool {
         matches!(

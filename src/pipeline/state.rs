@@ -391,6 +391,25 @@ impl Pipeline {
         }
     }
 
+    /// The journal `MESSAGE_ID` of the last transition, if it entered a lifecycle event's stage. A change
+    /// within a stage (Bodhi's update status, a settled update decision) is no new event.
+    pub fn journal_id(&self) -> Option<&'static str> {
+        fn family(state: &str) -> &str {
+            if state.starts_with("update") {
+                "update"
+            } else {
+                state
+            }
+        }
+        let mut states = self.history.iter().rev().map(|t| family(&t.state));
+        if let (Some(current), Some(previous)) = (states.next(), states.next())
+            && current == previous
+        {
+            return None;
+        }
+        self.stage.journal_id(self.build.is_some())
+    }
+
     /// Whether the next step is due: no retry pending and no wait set for later.
     pub fn is_due(&self, now_ms: u64) -> bool {
         self.retry.as_ref().is_none_or(|r| r.next_at_ms <= now_ms)

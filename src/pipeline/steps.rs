@@ -67,7 +67,7 @@ pub(super) fn transition(
 ) -> Result<bool, StoreError> {
     match shared.store.update_pipeline(id, None, change)? {
         Some((pipeline, Ok(()))) => {
-            pipeline_event!(info, pipeline, state = pipeline.stage.name(), note = %last_note(&pipeline), "pipeline moved");
+            pipeline_event!(info, pipeline, message_id = pipeline.journal_id(), state = pipeline.stage.name(), note = %last_note(&pipeline), "pipeline moved");
             Ok(true)
         }
         Some((pipeline, Err(refused))) => {

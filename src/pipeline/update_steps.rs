@@ -363,7 +363,7 @@ pub(super) async fn check_automatic(
                     "Bodhi has no automatic update for {nvr} {} minutes after the build ({release} is not composed by Bodhi; untag and re-tag the build to make Bodhi create it)",
                     settings.bodhi.automatic_update_check.as_secs() / 60
                 );
-                pipeline_event!(warn, pipeline, release = %release, "{reason}");
+                pipeline_event!(warn, pipeline, message_id = crate::journal::AUTOMATIC_UPDATE_MISSING, release = %release, "{reason}");
                 transition(shared, pipeline.id, |p| {
                     p.needs_attention(reason.clone(), now)
                 })

@@ -7,6 +7,7 @@ use crate::support::pipeline_env::{
     push_body, tag_body,
 };
 use crate::support::process::poll_until;
+use fedflow::journal;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -239,6 +240,28 @@ fn a_completed_build_becomes_exactly_one_update_with_its_changelog_and_bugs() {
             .any(|line| line.contains("update_alias") && line.contains(&alias)),
         "log lines carry the alias: {log}"
     );
+    // Each lifecycle event is in the journal once, under its catalogued MESSAGE_ID; the update's status
+    // change is no second "update created", and the AMQP id is never logged as `message_id`.
+    for (event, id) in [
+        ("pipeline created", journal::PIPELINE_CREATED),
+        ("build submitted", journal::BUILD_SUBMITTED),
+        ("build finished", journal::BUILD_FINISHED),
+        ("update created", journal::UPDATE_CREATED),
+    ] {
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|line| line.contains(&format!("message_id=\"{id}\"")))
+            .collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "{event} logged once with {id}: {lines:#?}\n{log}"
+        );
+    }
+    assert!(
+        log.lines().any(|line| line.contains("amqp_message_id=")),
+        "{log}"
+    );
     daemon.stop();
     env.close();
 }
@@ -292,6 +315,15 @@ fn rawhide_builds_are_never_posted_and_bodhi_s_automatic_update_is_checked() {
     );
     let status = env.instance.status();
     assert_eq!(status["pipelines"]["needs_attention"], 1, "{status:#}");
+    let log = env.instance.log();
+    for id in [
+        journal::UPDATE_FOUND,
+        journal::AUTOMATIC_UPDATE_MISSING,
+        journal::NEEDS_ATTENTION,
+    ] {
+        let count = log.lines().filter(|line| line.contains(id)).count();
+        assert_eq!(count, 1, "{id} once:\n{log}");
+    }
     daemon.stop();
     env.close();
 }

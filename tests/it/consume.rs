@@ -6,6 +6,7 @@ use crate::support::amqp::{
 };
 use crate::support::broker::shared;
 use crate::support::daemon::{Instance, bound_by_default, deliverable_fixtures, received, runtime};
+use fedflow::journal;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -170,6 +171,19 @@ fn bad_input_is_rejected_counted_and_the_daemon_keeps_running() {
         "warning lacks id/topic: {log}"
     );
     assert!(log.contains("WARN"), "{log}");
+    let rejections = log
+        .lines()
+        .filter(|line| line.contains(journal::MESSAGE_REJECTED))
+        .count();
+    assert_eq!(
+        rejections,
+        cases.len(),
+        "one MESSAGE_ID per rejection: {log}"
+    );
+    assert!(
+        log.contains("amqp_message_id=\"bad-json\""),
+        "the AMQP id is not the journal's MESSAGE_ID: {log}"
+    );
     let (code, _) = daemon.stop();
     assert!(code.success());
 }

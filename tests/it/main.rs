@@ -8,5 +8,6 @@ mod distgit_client;
 mod koji_client;
 mod lifecycle;
 mod outage;
+mod packaging;
 mod pipeline;
 mod support;

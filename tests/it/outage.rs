@@ -4,6 +4,7 @@
 use crate::support::amqp::{Publisher, connect_plain, queue_counts, unique_prefix};
 use crate::support::broker::Broker;
 use crate::support::daemon::{Instance, publish_stream, received, runtime};
+use fedflow::journal;
 use std::time::Duration;
 
 #[test]
@@ -62,6 +63,12 @@ fn broker_stopped_and_started_mid_stream_loses_nothing() {
         rt.block_on(queue_counts(&connection, &instance.queue)),
         Some((0, 0))
     );
+    // One outage: one "disconnected" and one "reconnected" journal event, however many attempts failed.
+    let log = instance.log();
+    for id in [journal::BROKER_DISCONNECTED, journal::BROKER_RECONNECTED] {
+        let count = log.lines().filter(|line| line.contains(id)).count();
+        assert_eq!(count, 1, "{id} once:\n{log}");
+    }
 }
 
 #[test]
