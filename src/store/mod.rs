@@ -4,10 +4,11 @@
 //! directory fail at once with a clear error instead of sled's generic one. The database carries a schema
 //! version; a store written by a newer fedflow is refused rather than misread.
 
+mod copr;
 mod messages;
 mod pipelines;
 
-pub use messages::{Counters, Disposition, RecentEvent, Record};
+pub use messages::{Committed, Counters, Disposition, RecentEvent, Record};
 pub use pipelines::Created;
 
 use std::collections::BTreeSet;
@@ -76,6 +77,8 @@ pub struct Store {
     pipeline_active: sled::Tree,
     builds: sled::Tree,
     cache: sled::Tree,
+    /// Copr build chroot records (see `copr.rs`).
+    copr_builds: sled::Tree,
     // Held for the life of the store: dropping it releases the directory for the next process.
     _lock: File,
 }
@@ -124,6 +127,7 @@ impl Store {
             pipeline_active: db.open_tree("pipeline_active")?,
             builds: db.open_tree("builds")?,
             cache: db.open_tree("cache")?,
+            copr_builds: db.open_tree("copr_builds")?,
             db,
             _lock: lock,
         };
@@ -256,3 +260,6 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod copr_tests;
