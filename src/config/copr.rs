@@ -193,6 +193,39 @@ mod tests {
     }
 
     #[test]
+    fn errors_name_the_file_and_check_config_prints_the_section() {
+        use crate::config::{Inputs, load};
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let path = dir.path().join("copr.toml");
+        std::fs::write(&path, "[copr]\nprojects = [\"packit/*\", \"nope\"]\n").expect("write");
+        let inputs = Inputs {
+            config_files: vec![path.clone()],
+            ..Inputs::default()
+        };
+        let error = load(&inputs).expect_err("a bad pattern").to_string();
+        assert!(
+            error.starts_with(&format!("key `copr.projects` (from {})", path.display())),
+            "{error}"
+        );
+        assert!(
+            error.contains("entry 1 \"nope\": expected owner/project"),
+            "{error}"
+        );
+
+        std::fs::write(&path, "[copr]\nprojects = [\"@python/*\"]\nkeep_days = 3\n")
+            .expect("write");
+        let settings = load(&inputs).expect("valid");
+        let printed = toml::to_string(&settings).expect("render");
+        assert!(
+            printed.contains(
+                "[copr]\nprojects = [\"@python/*\"]\nurl = \"https://copr.fedorainfracloud.org\"\nkeep_days = 3\n"
+            ),
+            "{printed}"
+        );
+        assert!(settings.bus.topics.iter().any(|t| t == "copr.build.end"));
+    }
+
+    #[test]
     fn copr_topics_are_bound_only_while_tracking() {
         let configured = vec!["buildsys.tag".to_owned(), "copr.build.end".to_owned()];
         assert_eq!(

@@ -66,13 +66,13 @@ pub fn report_finished(record: &CoprBuildRecord) {
         return;
     }
     tracing::warn!(
-        message_id = BUILD_FAILED_MESSAGE_ID,
+        message_id = %BUILD_FAILED_MESSAGE_ID,
         copr_build_id = record.build_id,
         copr_project = %record.project,
         chroot = %record.chroot,
-        package = record.package.as_deref().unwrap_or("-"),
-        version = record.version.as_deref().unwrap_or("-"),
-        amqp_message_id = record.end_message_id.as_deref().unwrap_or("-"),
+        package = %record.package.as_deref().unwrap_or("-"),
+        version = %record.version.as_deref().unwrap_or("-"),
+        amqp_message_id = %record.end_message_id.as_deref().unwrap_or("-"),
         build_url = %record.build_url,
         "copr build {} of {} failed in {}",
         record.build_id,
