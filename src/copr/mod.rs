@@ -8,7 +8,7 @@ mod record;
 pub use record::{CoprBuildRecord, CoprObservation, Transition, apply, build_url};
 
 use crate::config::CoprSettings;
-use crate::message::{CoprBuild, Event};
+use crate::message::Event;
 
 /// The journal's `MESSAGE_ID` of "a Copr chroot build failed" (stable: catalog entries refer to it).
 pub const BUILD_FAILED_MESSAGE_ID: &str = "59dc7ae14c58458c86a03a8925820be7";
@@ -28,28 +28,13 @@ pub fn observe(
     if !settings.watches(&build.owner, &build.copr) {
         return None;
     }
-    Some(observation(settings, message_id, sent_at, build, ended))
-}
-
-fn observation(
-    settings: &CoprSettings,
-    message_id: &str,
-    sent_at: Option<&str>,
-    build: &CoprBuild,
-    ended: bool,
-) -> CoprObservation {
-    CoprObservation {
+    Some(CoprObservation {
         message_id: message_id.to_owned(),
         ended,
-        project: build.project(),
-        build_id: build.build,
-        chroot: build.chroot.clone(),
-        package: build.pkg.clone(),
-        version: build.version.clone(),
-        status: build.status.to_string(),
+        build: build.clone(),
         sent_at: sent_at.and_then(parse_sent_at),
         build_url: build_url(&settings.url, &build.owner, &build.copr, build.build),
-    }
+    })
 }
 
 /// fedora-messaging's `sent-at` (`2019-07-30T19:12:22+00:00`) as Unix seconds.

@@ -5,6 +5,7 @@
 //! is therefore built from whichever arrives, each message fills only what it knows, and a chroot finishes
 //! exactly once: the first end wins, later starts and ends change nothing.
 
+use crate::message::CoprBuild;
 use serde::{Deserialize, Serialize};
 
 /// What the consume path observed in one Copr message of a tracked project.
@@ -13,13 +14,8 @@ pub struct CoprObservation {
     pub message_id: String,
     /// `true` for `copr.build.end`.
     pub ended: bool,
-    pub project: String,
-    pub build_id: i64,
-    pub chroot: String,
-    pub package: Option<String>,
-    pub version: Option<String>,
-    /// copr-common's status name (`status <n>` for a number it did not know).
-    pub status: String,
+    /// The message body.
+    pub build: CoprBuild,
     /// The message's `sent-at`, Unix seconds; `None` when missing or unreadable.
     pub sent_at: Option<u64>,
     pub build_url: String,
@@ -95,15 +91,17 @@ pub fn apply(
     now: u64,
 ) -> Transition {
     let at = observed.sent_at.unwrap_or(now);
+    let build = &observed.build;
+    let status = build.status.to_string();
     let mut record = match existing {
         Some(record) => record,
         None => CoprBuildRecord {
-            project: observed.project.clone(),
-            build_id: observed.build_id,
-            chroot: observed.chroot.clone(),
+            project: build.project(),
+            build_id: build.build,
+            chroot: build.chroot.clone(),
             package: None,
             version: None,
-            status: observed.status.clone(),
+            status: status.clone(),
             started_at: None,
             ended_at: None,
             start_message_id: None,
@@ -121,11 +119,11 @@ pub fn apply(
         return Transition::Unchanged;
     }
     // What a message knows of the package is kept; a message that does not know it clears nothing.
-    record.package = observed.package.clone().or(record.package);
-    record.version = observed.version.clone().or(record.version);
+    record.package = build.pkg.clone().or(record.package);
+    record.version = build.version.clone().or(record.version);
     record.updated_at = now;
     if observed.ended {
-        record.status = observed.status.clone();
+        record.status = status;
         record.ended_at = Some(at);
         record.end_message_id = Some(observed.message_id.clone());
         Transition::Finished(record)
@@ -134,7 +132,7 @@ pub fn apply(
         record.start_message_id = Some(observed.message_id.clone());
         // A start that arrives after the end leaves the end's status alone.
         if record.end_message_id.is_none() {
-            record.status = observed.status.clone();
+            record.status = status;
         }
         Transition::Changed(record)
     }

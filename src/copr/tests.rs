@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::config::{Inputs, load};
-use crate::message::CoprStatus;
+use crate::message::{CoprBuild, CoprStatus};
 
 fn settings(projects: &str) -> CoprSettings {
     load(&Inputs {
@@ -50,7 +50,7 @@ fn observed(ended: bool, id: &str) -> CoprObservation {
 }
 
 fn failed(mut observation: CoprObservation) -> CoprObservation {
-    observation.status = CoprStatus::Failed.to_string();
+    observation.build.status = CoprStatus::Failed;
     observation
 }
 
@@ -119,8 +119,8 @@ fn an_end_without_its_start_makes_a_record_and_a_late_start_keeps_its_status() {
 fn a_message_without_sent_at_is_timed_by_its_arrival_and_unknown_packages_stay_known() {
     let mut srpm = observed(true, "e1");
     srpm.sent_at = None;
-    srpm.package = None;
-    srpm.version = None;
+    srpm.build.pkg = None;
+    srpm.build.version = None;
     let mut start = observed(false, "s1");
     start.sent_at = Some(100);
     let Transition::Changed(running) = apply(None, &start, 1) else {
@@ -173,7 +173,10 @@ fn only_copr_build_messages_of_tracked_projects_are_observed() {
     group.owner = "@python".to_owned();
     let end = Event::CoprBuildEnd(group);
     let observed = observe(&settings("@python/*"), "id", None, &end).expect("group project");
-    assert_eq!(observed.project, "@python/packit-service-hello-world-24");
+    assert_eq!(
+        observed.build.project(),
+        "@python/packit-service-hello-world-24"
+    );
     assert!(observed.ended);
     assert!(observe(&settings("python/*"), "id", None, &end).is_none());
 }

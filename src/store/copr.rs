@@ -34,7 +34,7 @@ pub(super) fn record_observation(
     observed: &CoprObservation,
     now: u64,
 ) -> Result<Option<CoprBuildRecord>, Abort> {
-    let key = record_key(observed.build_id, &observed.chroot);
+    let key = record_key(observed.build.build, &observed.build.chroot);
     // A record that no longer decodes is display data, not work: it is replaced rather than blocking
     // the batch (and with it every later message).
     let existing = builds

@@ -2,23 +2,20 @@
 
 use super::*;
 use crate::copr::CoprObservation;
+use crate::message::CoprStatus;
 use tempfile::TempDir;
 
-fn observation(id: &str, build_id: i64, chroot: &str, status: &str) -> CoprObservation {
+fn observation(id: &str, build_id: i64, chroot: &str, status: CoprStatus) -> CoprObservation {
+    let owner = if build_id % 2 == 0 { "packit" } else { "@g" };
+    let build = serde_json::json!({
+        "status": status.code(), "chroot": chroot, "build": build_id, "owner": owner,
+        "copr": if build_id % 2 == 0 { "even" } else { "odd" },
+        "pkg": "hello", "version": "1-1", "user": null, "what": null, "ip": null, "who": null,
+    });
     CoprObservation {
         message_id: id.to_owned(),
-        ended: status != "running",
-        project: if build_id % 2 == 0 {
-            "packit/even"
-        } else {
-            "@g/odd"
-        }
-        .to_owned(),
-        build_id,
-        chroot: chroot.to_owned(),
-        package: Some("hello".to_owned()),
-        version: Some("1-1".to_owned()),
-        status: status.to_owned(),
+        ended: status != CoprStatus::Running,
+        build: serde_json::from_value(build).expect("a copr build body"),
         sent_at: Some(1_000 + build_id as u64),
         build_url: format!("https://copr.example/build/{build_id}/"),
     }
@@ -55,8 +52,18 @@ fn start_and_end_in_one_batch_finish_the_chroot_once_and_count_it() {
     let store = Store::open(dir.path()).expect("open");
     let committed = store
         .commit(&[
-            copr_event(observation("s", 2, "fedora-rawhide-x86_64", "running")),
-            copr_event(observation("e", 2, "fedora-rawhide-x86_64", "failed")),
+            copr_event(observation(
+                "s",
+                2,
+                "fedora-rawhide-x86_64",
+                CoprStatus::Running,
+            )),
+            copr_event(observation(
+                "e",
+                2,
+                "fedora-rawhide-x86_64",
+                CoprStatus::Failed,
+            )),
         ])
         .expect("commit");
     assert_eq!(committed.copr_finished.len(), 1);
@@ -70,12 +77,17 @@ fn start_and_end_in_one_batch_finish_the_chroot_once_and_count_it() {
     // The same end again (a redelivery) and under a new id (a republish): counted once, reported once.
     let again = store
         .commit(&[
-            copr_event(observation("e", 2, "fedora-rawhide-x86_64", "failed")),
+            copr_event(observation(
+                "e",
+                2,
+                "fedora-rawhide-x86_64",
+                CoprStatus::Failed,
+            )),
             copr_event(observation(
                 "e-republished",
                 2,
                 "fedora-rawhide-x86_64",
-                "failed",
+                CoprStatus::Failed,
             )),
         ])
         .expect("commit");
@@ -104,7 +116,7 @@ fn builds_list_newest_first_per_project_and_limit_counts_whole_builds() {
                 &format!("{build_id}-{chroot}"),
                 build_id,
                 chroot,
-                "succeeded",
+                CoprStatus::Succeeded,
             )));
         }
     }
@@ -149,7 +161,12 @@ fn purge_forgets_old_records_but_keeps_the_counts() {
     let dir = TempDir::new().expect("tempdir");
     let store = Store::open(dir.path()).expect("open");
     store
-        .commit(&[copr_event(observation("e", 4, "srpm-builds", "canceled"))])
+        .commit(&[copr_event(observation(
+            "e",
+            4,
+            "srpm-builds",
+            CoprStatus::Canceled,
+        ))])
         .expect("commit");
     let updated_at = store.copr_builds(None, 1).expect("builds")[0].updated_at;
     assert_eq!(
