@@ -6,7 +6,7 @@
 
 use super::messages::{CounterDeltas, now_secs, read_u64};
 use super::pipelines::{decode, encode};
-use super::{Store, StoreError};
+use super::{Store, StoreError, purge_where};
 use crate::copr::{self, CoprBuildRecord, CoprObservation, Transition};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::collections::{BTreeMap, BTreeSet};
@@ -111,21 +111,10 @@ impl Store {
 
     /// Forgets build chroot records last changed before `cutoff` (Unix seconds).
     pub fn purge_copr_builds_before(&self, cutoff: u64) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for entry in self.copr_builds.iter() {
-            let (key, raw) = entry?;
-            let stale = decode::<CoprBuildRecord>(&raw, "copr build")
-                .map_or(true, |record| record.updated_at < cutoff);
-            // compare_and_swap: a record a message changed since the scan read it stays.
-            if stale
-                && self
-                    .copr_builds
-                    .compare_and_swap(&key, Some(&raw), None as Option<&[u8]>)?
-                    .is_ok()
-            {
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        // A record a message changed since the scan read it stays; one that no longer decodes goes.
+        purge_where(&self.copr_builds, |raw| {
+            decode::<CoprBuildRecord>(raw, "copr build")
+                .map_or(true, |record| record.updated_at < cutoff)
+        })
     }
 }

@@ -3,7 +3,7 @@
 //! A batch of deliveries is written in one sled transaction, so a crash leaves either all of a batch's
 //! effects or none of them; the caller flushes before acknowledging.
 
-use super::{RECENT_PER_TOPIC, Store, StoreError, unwrap_tx};
+use super::{RECENT_PER_TOPIC, Store, StoreError, purge_where, unwrap_tx};
 use crate::copr::{CoprBuildRecord, CoprObservation};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
@@ -309,20 +309,7 @@ impl Store {
     /// A scan of the dedupe tree: an hourly walk over a week of ids is cheaper overall than keeping a time
     /// index, which would cost an extra insert on the consume path for every message.
     pub fn purge_received_before(&self, cutoff: u64) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for entry in self.seen.iter() {
-            let (id, value) = entry?;
-            let received_at = seen_received_at(&value);
-            // compare_and_swap: an id seen again since the scan read it keeps its newer entry.
-            if received_at < cutoff
-                && self
-                    .seen
-                    .compare_and_swap(&id, Some(&value), None as Option<&[u8]>)?
-                    .is_ok()
-            {
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        // An id seen again since the scan read it keeps its newer entry.
+        purge_where(&self.seen, |value| seen_received_at(value) < cutoff)
     }
 }

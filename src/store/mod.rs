@@ -239,6 +239,23 @@ fn unwrap_tx<T>(
     })
 }
 
+/// Removes the entries of `tree` whose value `stale` picks; returns how many. Each removal is a
+/// compare-and-swap against the value the scan read, so an entry rewritten meanwhile stays.
+fn purge_where(tree: &sled::Tree, stale: impl Fn(&[u8]) -> bool) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for entry in tree.iter() {
+        let (key, value) = entry?;
+        if stale(&value)
+            && tree
+                .compare_and_swap(&key, Some(&value), None as Option<&[u8]>)?
+                .is_ok()
+        {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Opens the sled database. Holding `fedflow.lock` means no other process uses it, but a `Store` of this
 /// process that was just dropped may still have sled's flusher thread holding the database's own file
 /// lock for a moment: wait for it rather than fail.
