@@ -30,8 +30,11 @@ pub const BROKER_DISCONNECTED: &str = "f8dba73fef6a4d139791cff0a0614f7d";
 /// The broker connection is back after an outage.
 pub const BROKER_RECONNECTED: &str = "f92d9a88f8f34d448bae7d73e6f605ac";
 
+/// A chroot build of a tracked Copr project failed.
+pub const COPR_BUILD_FAILED: &str = "59dc7ae14c58458c86a03a8925820be7";
+
 /// Every id with a short name, for the catalog check and the README.
-pub const ALL: [(&str, &str); 12] = [
+pub const ALL: [(&str, &str); 13] = [
     ("message rejected", MESSAGE_REJECTED),
     ("pipeline created", PIPELINE_CREATED),
     ("Koji build submitted", BUILD_SUBMITTED),
@@ -44,6 +47,7 @@ pub const ALL: [(&str, &str); 12] = [
     ("pipeline needs attention", NEEDS_ATTENTION),
     ("broker disconnected", BROKER_DISCONNECTED),
     ("broker reconnected", BROKER_RECONNECTED),
+    ("Copr build failed", COPR_BUILD_FAILED),
 ];
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod bus;
 pub mod changelog;
 pub mod cli;
 pub mod config;
+pub mod copr;
 pub mod daemon;
 pub mod distgit;
 pub mod journal;

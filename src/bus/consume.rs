@@ -4,6 +4,7 @@
 use super::session::{self, Session};
 use super::{Bus, BusError, SessionEnd};
 use crate::config::Settings;
+use crate::copr;
 use crate::message::{self, incoming_from_delivery};
 use crate::pipeline;
 use crate::status::LiveStatus;
@@ -139,10 +140,17 @@ fn record_for(
         Ok(decoded) => {
             let work =
                 pipeline::work::select(settings, store, &decoded.envelope.id, &decoded.event)?;
+            let copr = copr::observe(
+                &settings.copr,
+                &decoded.envelope.id,
+                decoded.envelope.sent_at.as_deref(),
+                &decoded.event,
+            );
             let record = Record::Event {
                 kind: decoded.event.kind().to_owned(),
                 summary: decoded.event.summary(),
                 work: work.map(|w| w.encode()),
+                copr: copr.map(Box::new),
                 message_id: decoded.envelope.id,
                 topic: decoded.envelope.topic,
                 sent_at: decoded.envelope.sent_at,
@@ -200,8 +208,12 @@ pub async fn process_batch(
         records.push(record);
         settles.push(settle);
     }
-    let dispositions = store.commit_batch(&records)?;
+    let committed = store.commit(&records)?;
     store.flush().await?;
+    for record in &committed.copr_finished {
+        copr::report_finished(record);
+    }
+    let dispositions = committed.dispositions;
 
     let mut outcome = BatchOutcome {
         work_queued,

@@ -1,6 +1,7 @@
 //! The command line: argument parsing and one function per subcommand.
 
 mod assets;
+mod copr;
 mod pipelines;
 
 use crate::config::{self, Inputs, Settings};
@@ -66,6 +67,18 @@ pub enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
         /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List recent Copr builds of the tracked projects, newest first: one line per build with each chroot's
+    /// status.
+    Copr {
+        /// Only this project: `owner/project`, or `@group/project` for a group's.
+        project: Option<String>,
+        /// Show at most this many builds.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON (one object per build chroot) instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -162,6 +175,23 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 print!("{}", pipelines::render(&list, &settings));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Copr {
+            project,
+            limit,
+            json,
+        } => {
+            let settings = config::load(&inputs).context("loading the configuration")?;
+            let list = runtime()?.block_on(copr::list(&settings, project.as_deref(), limit))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print!(
+                    "{}",
+                    copr::render(&list, &settings, crate::status::unix_now())
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

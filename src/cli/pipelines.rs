@@ -60,11 +60,14 @@ pub async fn retry(settings: &Settings, id: u64) -> anyhow::Result<Pipeline> {
     }
 }
 
-async fn ask(settings: &Settings, request: &str) -> anyhow::Result<Option<serde_json::Value>> {
+pub(super) async fn ask(
+    settings: &Settings,
+    request: &str,
+) -> anyhow::Result<Option<serde_json::Value>> {
     control::query(&control::socket_path(&settings.state.dir), request).await
 }
 
-fn with_store<T>(
+pub(super) fn with_store<T>(
     settings: &Settings,
     read: impl FnOnce(&Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {

@@ -18,6 +18,7 @@ pub struct Fragment {
     pub distgit: Option<DistGitFragment>,
     pub bodhi: Option<BodhiFragment>,
     pub reconcile: Option<ReconcileFragment>,
+    pub copr: Option<CoprFragment>,
     pub package: Option<Vec<PackageFragment>>,
 }
 
@@ -97,6 +98,14 @@ pub struct BodhiFragment {
 pub struct ReconcileFragment {
     pub after_minutes: Option<u64>,
     pub interval_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoprFragment {
+    pub projects: Option<Vec<String>>,
+    pub url: Option<String>,
+    pub keep_days: Option<u32>,
 }
 
 /// One `[[package]]` entry of the central configuration.

@@ -3,6 +3,7 @@
 //! Order, later wins: built-in defaults → `/usr/lib/fedflow/config.d/*.toml` → `/etc/fedflow/config.d/*.toml`
 //! (each directory in file-name order) → each `--config PATH` → `FEDFLOW_<SECTION>__<KEY>` variables.
 
+use super::copr;
 use super::fragment::{Fragment, PackageFragment};
 use super::settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings};
 use super::workflow::{self, PackageRule, Rejected};
@@ -198,6 +199,7 @@ fn environment_source(vars: HashMap<String, String>) -> Environment {
         .try_parsing(true)
         .list_separator(",")
         .with_list_parse_key("bus.topics")
+        .with_list_parse_key("copr.projects")
         .source(Some(vars))
 }
 
@@ -270,8 +272,15 @@ fn validate(
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
         .collect();
+    let copr =
+        copr::copr(fragment.copr.unwrap_or_default()).map_err(|r| from_rejected(layers, r))?;
+    let topics = copr::topics_for(&copr, topics);
     if topics.is_empty() {
-        return Err(invalid(layers, "bus.topics", "expected at least one topic"));
+        return Err(invalid(
+            layers,
+            "bus.topics",
+            "expected at least one topic (copr.* topics count only while [copr] projects is set)",
+        ));
     }
     if let Some(long) = topics
         .iter()
@@ -358,6 +367,7 @@ fn validate(
             .map_err(|r| from_rejected(layers, r))?,
         reconcile: workflow::reconcile(fragment.reconcile.unwrap_or_default())
             .map_err(|r| from_rejected(layers, r))?,
+        copr,
         packages: packages(std::mem::take(&mut layers.packages))?,
     };
     credentials::resolve(

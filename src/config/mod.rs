@@ -5,11 +5,13 @@
 //! combination without touching the real process.
 
 mod credentials;
+mod copr;
 mod fragment;
 mod load;
 mod settings;
 mod workflow;
 
+pub use copr::{COPR_TOPICS, CoprSettings, DEFAULT_COPR_URL, is_copr_topic};
 pub use load::{ConfigError, Inputs, load};
 pub use settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings};
 pub use workflow::{
@@ -18,7 +20,8 @@ pub use workflow::{
     ReconcileSettings, glob_matches, is_package_name,
 };
 
-/// The topics fedflow binds by default: everything the pipeline features consume.
+/// The topics fedflow binds by default: everything the pipeline features consume. Copr's
+/// ([`COPR_TOPICS`]) are added while `[copr] projects` tracks something.
 pub const DEFAULT_TOPICS: &[&str] = &[
     "pagure.git.receive",
     "git.receive",
@@ -26,8 +29,6 @@ pub const DEFAULT_TOPICS: &[&str] = &[
     "buildsys.task.state.change",
     "buildsys.tag",
     "buildsys.untag",
-    "copr.build.start",
-    "copr.build.end",
     "bodhi.update.#",
 ];
 

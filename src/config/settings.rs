@@ -1,5 +1,6 @@
 //! Validated settings: the plain data the rest of fedflow runs on.
 
+use super::copr::CoprSettings;
 use super::workflow::{
     BodhiSettings, DistGitSettings, KojiSettings, PackageRule, ReconcileSettings,
 };
@@ -17,6 +18,7 @@ pub struct Settings {
     pub distgit: DistGitSettings,
     pub bodhi: BodhiSettings,
     pub reconcile: ReconcileSettings,
+    pub copr: CoprSettings,
     /// Central `[[package]]` rules, from all files (a later entry for the same name replaces an earlier one).
     #[serde(rename = "package")]
     pub packages: Vec<PackageRule>,

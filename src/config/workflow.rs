@@ -251,16 +251,16 @@ pub(super) struct Rejected {
     pub message: String,
 }
 
-fn rejected(key: impl Into<String>, message: impl Into<String>) -> Rejected {
+pub(super) fn rejected(key: impl Into<String>, message: impl Into<String>) -> Rejected {
     Rejected {
         key: key.into(),
         message: message.into(),
     }
 }
 
-type Checked<T> = Result<T, Rejected>;
+pub(super) type Checked<T> = Result<T, Rejected>;
 
-fn http_url(key: &str, value: Option<String>, default: &str) -> Checked<String> {
+pub(super) fn http_url(key: &str, value: Option<String>, default: &str) -> Checked<String> {
     let url = value.unwrap_or_else(|| default.to_owned());
     let url = url.trim_end_matches('/').to_owned();
     match reqwest::Url::parse(&url) {

@@ -17,6 +17,8 @@ pub const SOCKET_NAME: &str = "control.sock";
 const REQUEST_LIMIT: u64 = 256;
 /// `fedflow pipelines` shows the newest pipelines; older ones stay in the store until purged.
 const PIPELINES_LIMIT: usize = 5000;
+/// `fedflow copr` shows the newest builds; older ones stay in the store until purged.
+const COPR_BUILDS_LIMIT: usize = 1000;
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn socket_path(state_dir: &Path) -> PathBuf {
@@ -35,8 +37,8 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Answers requests until the task is dropped. One request per connection, one line: `status`, `pipelines`
-/// or `retry <id>`; one JSON reply (`{"error": ...}` on failure).
+/// Answers requests until the task is dropped. One request per connection, one line: `status`, `pipelines`,
+/// `copr [owner/project]` or `retry <id>`; one JSON reply (`{"error": ...}` on failure).
 pub async fn serve(
     listener: UnixListener,
     store: Arc<Store>,
@@ -89,6 +91,13 @@ async fn answer(
             Ok(list) => serde_json::to_value(&list).map_err(std::io::Error::other)?,
             Err(e) => error(e.to_string()),
         },
+        ("copr", project) => {
+            let project = Some(project).filter(|p| !p.is_empty());
+            match store.copr_builds(project, COPR_BUILDS_LIMIT) {
+                Ok(list) => serde_json::to_value(&list).map_err(std::io::Error::other)?,
+                Err(e) => error(e.to_string()),
+            }
+        }
         ("retry", id) => match id.parse::<u64>() {
             Ok(id) => match pipeline::requeue(store, id, "fedflow retry") {
                 Ok(pipeline) => {

@@ -107,11 +107,24 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
             _ = watchdog_tick.tick(), if watchdog.is_some() => notify::watchdog(),
             _ = purge_tick.tick() => {
                 let retention = settings_tx.borrow().state.retention;
+                let copr_keep = settings_tx.borrow().copr.keep;
                 let store = store.clone();
-                match tokio::task::spawn_blocking(move || store.purge_expired(retention)).await {
-                    Ok(Ok(0)) => {}
-                    Ok(Ok(removed)) => info!(removed, "forgot message ids past retention"),
-                    Ok(Err(e)) => warn!(error = %e, "purging expired message ids failed"),
+                let purged = tokio::task::spawn_blocking(move || {
+                    (store.purge_expired(retention), store.purge_copr_builds(copr_keep))
+                });
+                match purged.await {
+                    Ok((ids, copr_builds)) => {
+                        match ids {
+                            Ok(0) => {}
+                            Ok(removed) => info!(removed, "forgot message ids past retention"),
+                            Err(e) => warn!(error = %e, "purging expired message ids failed"),
+                        }
+                        match copr_builds {
+                            Ok(0) => {}
+                            Ok(removed) => info!(removed, "forgot copr build records past copr.keep_days"),
+                            Err(e) => warn!(error = %e, "purging old copr build records failed"),
+                        }
+                    }
                     Err(e) => warn!(error = %e, "purge task failed"),
                 }
             }

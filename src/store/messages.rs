@@ -3,7 +3,8 @@
 //! A batch of deliveries is written in one sled transaction, so a crash leaves either all of a batch's
 //! effects or none of them; the caller flushes before acknowledging.
 
-use super::{RECENT_PER_TOPIC, Store, StoreError, unwrap_tx};
+use super::{RECENT_PER_TOPIC, Store, StoreError, purge_where, unwrap_tx};
+use crate::copr::{CoprBuildRecord, CoprObservation};
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
@@ -31,6 +32,8 @@ pub enum Record {
         summary: String,
         /// Work for the pipeline engine, queued in the inbox with the message (JSON).
         work: Option<Vec<u8>>,
+        /// A tracked Copr build chroot's start or end, applied to its record with the message.
+        copr: Option<Box<CoprObservation>>,
     },
     /// Input that was refused; `message_id` is absent when the message had none.
     Rejected {
@@ -47,6 +50,15 @@ impl Record {
             Record::Rejected { message_id, .. } => message_id.as_deref(),
         }
     }
+}
+
+/// What a committed batch did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Committed {
+    /// One per record, in order.
+    pub dispositions: Vec<Disposition>,
+    /// Copr build chroots that finished in this batch (each exactly once, ever).
+    pub copr_finished: Vec<CoprBuildRecord>,
 }
 
 /// What the store made of a record.
@@ -85,7 +97,7 @@ pub(super) fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn read_u64(raw: Option<sled::IVec>) -> u64 {
+pub(super) fn read_u64(raw: Option<sled::IVec>) -> u64 {
     raw.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
         .map_or(0, u64::from_be_bytes)
 }
@@ -115,13 +127,13 @@ fn recent_key(topic: &str, slot: u64) -> Vec<u8> {
 type Abort = ConflictableTransactionError<StoreError>;
 
 /// Counter updates of one transaction, read once and written once.
-struct CounterDeltas<'t> {
+pub(super) struct CounterDeltas<'t> {
     tree: &'t TransactionalTree,
     values: HashMap<String, u64>,
 }
 
 impl<'t> CounterDeltas<'t> {
-    fn add(&mut self, name: &str, by: u64) -> Result<u64, Abort> {
+    pub(super) fn add(&mut self, name: &str, by: u64) -> Result<u64, Abort> {
         if !self.values.contains_key(name) {
             let current = read_u64(self.tree.get(name.as_bytes())?);
             self.values.insert(name.to_owned(), current);
@@ -142,6 +154,11 @@ impl<'t> CounterDeltas<'t> {
 impl Store {
     /// Records a batch in one transaction (not yet flushed) and says what became of each record.
     pub fn commit_batch(&self, records: &[Record]) -> Result<Vec<Disposition>, StoreError> {
+        Ok(self.commit(records)?.dispositions)
+    }
+
+    /// [`Store::commit_batch`], also saying which Copr build chroots finished.
+    pub fn commit(&self, records: &[Record]) -> Result<Committed, StoreError> {
         let received_at = now_secs();
         // Inbox keys are taken up front: sled's id generator is not part of the transaction.
         let mut inbox_keys = Vec::new();
@@ -150,78 +167,93 @@ impl Store {
                 inbox_keys.push(self.db.generate_id()?);
             }
         }
-        let result = (&self.seen, &self.counters, &self.recent, &self.inbox).transaction(
-            |(seen, counters, recent, inbox)| {
-                let mut inbox_keys = inbox_keys.iter();
-                let mut counts = CounterDeltas {
-                    tree: counters,
-                    values: HashMap::new(),
-                };
-                let mut dispositions = Vec::with_capacity(records.len());
-                for record in records {
-                    if let Some(id) = record.message_id() {
-                        // A redelivery after a crash, or a republished message: already counted.
-                        if seen.get(id.as_bytes())?.is_some() {
-                            counts.add(DUPLICATES, 1)?;
-                            dispositions.push(Disposition::Duplicate);
-                            continue;
-                        }
-                    }
-                    match record {
-                        Record::Event {
-                            message_id,
-                            topic,
-                            sent_at,
-                            kind,
-                            summary,
-                            work,
-                        } => {
-                            if let (Some(work), Some(key)) = (work, inbox_keys.next()) {
-                                inbox.insert(&key.to_be_bytes(), work.as_slice())?;
-                            }
-                            seen.insert(
-                                message_id.as_bytes(),
-                                &seen_value(received_at, OUTCOME_RECORDED),
-                            )?;
-                            counts.add(RECEIVED, 1)?;
-                            let seq = counts.add(&format!("{TOPIC_PREFIX}{topic}"), 1)?;
-                            let event = RecentEvent {
-                                seq,
-                                message_id: message_id.clone(),
-                                topic: topic.clone(),
-                                kind: kind.clone(),
-                                sent_at: sent_at.clone(),
-                                received_at,
-                                summary: summary.clone(),
-                            };
-                            let encoded = serde_json::to_vec(&event).map_err(|e| {
-                                Abort::Abort(StoreError::Corrupt {
-                                    dir: self.dir.clone(),
-                                    what: format!("cannot encode event: {e}"),
-                                })
-                            })?;
-                            recent.insert(recent_key(topic, seq % RECENT_PER_TOPIC), encoded)?;
-                            dispositions.push(Disposition::Recorded);
-                        }
-                        Record::Rejected {
-                            message_id, reason, ..
-                        } => {
-                            if let Some(id) = message_id {
-                                seen.insert(
-                                    id.as_bytes(),
-                                    &seen_value(received_at, OUTCOME_REJECTED),
-                                )?;
-                            }
-                            counts.add(REJECTED, 1)?;
-                            counts.add(&format!("{REASON_PREFIX}{reason}"), 1)?;
-                            dispositions.push(Disposition::Rejected);
-                        }
+        let trees = (
+            &self.seen,
+            &self.counters,
+            &self.recent,
+            &self.inbox,
+            &self.copr_builds,
+        );
+        let result = trees.transaction(|(seen, counters, recent, inbox, copr_builds)| {
+            let mut inbox_keys = inbox_keys.iter();
+            let mut counts = CounterDeltas {
+                tree: counters,
+                values: HashMap::new(),
+            };
+            let mut dispositions = Vec::with_capacity(records.len());
+            let mut copr_finished = Vec::new();
+            for record in records {
+                if let Some(id) = record.message_id() {
+                    // A redelivery after a crash, or a republished message: already counted.
+                    if seen.get(id.as_bytes())?.is_some() {
+                        counts.add(DUPLICATES, 1)?;
+                        dispositions.push(Disposition::Duplicate);
+                        continue;
                     }
                 }
-                counts.write()?;
-                Ok(dispositions)
-            },
-        );
+                match record {
+                    Record::Event {
+                        message_id,
+                        topic,
+                        sent_at,
+                        kind,
+                        summary,
+                        work,
+                        copr,
+                    } => {
+                        if let (Some(work), Some(key)) = (work, inbox_keys.next()) {
+                            inbox.insert(&key.to_be_bytes(), work.as_slice())?;
+                        }
+                        if let Some(observed) = copr {
+                            copr_finished.extend(super::copr::record_observation(
+                                copr_builds,
+                                &mut counts,
+                                observed,
+                                received_at,
+                            )?);
+                        }
+                        seen.insert(
+                            message_id.as_bytes(),
+                            &seen_value(received_at, OUTCOME_RECORDED),
+                        )?;
+                        counts.add(RECEIVED, 1)?;
+                        let seq = counts.add(&format!("{TOPIC_PREFIX}{topic}"), 1)?;
+                        let event = RecentEvent {
+                            seq,
+                            message_id: message_id.clone(),
+                            topic: topic.clone(),
+                            kind: kind.clone(),
+                            sent_at: sent_at.clone(),
+                            received_at,
+                            summary: summary.clone(),
+                        };
+                        let encoded = serde_json::to_vec(&event).map_err(|e| {
+                            Abort::Abort(StoreError::Corrupt {
+                                dir: self.dir.clone(),
+                                what: format!("cannot encode event: {e}"),
+                            })
+                        })?;
+                        recent.insert(recent_key(topic, seq % RECENT_PER_TOPIC), encoded)?;
+                        dispositions.push(Disposition::Recorded);
+                    }
+                    Record::Rejected {
+                        message_id, reason, ..
+                    } => {
+                        if let Some(id) = message_id {
+                            seen.insert(id.as_bytes(), &seen_value(received_at, OUTCOME_REJECTED))?;
+                        }
+                        counts.add(REJECTED, 1)?;
+                        counts.add(&format!("{REASON_PREFIX}{reason}"), 1)?;
+                        dispositions.push(Disposition::Rejected);
+                    }
+                }
+            }
+            counts.write()?;
+            Ok(Committed {
+                dispositions,
+                copr_finished,
+            })
+        });
         unwrap_tx(result)
     }
 
@@ -277,20 +309,7 @@ impl Store {
     /// A scan of the dedupe tree: an hourly walk over a week of ids is cheaper overall than keeping a time
     /// index, which would cost an extra insert on the consume path for every message.
     pub fn purge_received_before(&self, cutoff: u64) -> Result<usize, StoreError> {
-        let mut removed = 0;
-        for entry in self.seen.iter() {
-            let (id, value) = entry?;
-            let received_at = seen_received_at(&value);
-            // compare_and_swap: an id seen again since the scan read it keeps its newer entry.
-            if received_at < cutoff
-                && self
-                    .seen
-                    .compare_and_swap(&id, Some(&value), None as Option<&[u8]>)?
-                    .is_ok()
-            {
-                removed += 1;
-            }
-        }
-        Ok(removed)
+        // An id seen again since the scan read it keeps its newer entry.
+        purge_where(&self.seen, |value| seen_received_at(value) < cutoff)
     }
 }

@@ -4,10 +4,11 @@
 //! directory fail at once with a clear error instead of sled's generic one. The database carries a schema
 //! version; a store written by a newer fedflow is refused rather than misread.
 
+mod copr;
 mod messages;
 mod pipelines;
 
-pub use messages::{Counters, Disposition, RecentEvent, Record};
+pub use messages::{Committed, Counters, Disposition, RecentEvent, Record};
 pub use pipelines::Created;
 
 use std::collections::BTreeSet;
@@ -76,6 +77,8 @@ pub struct Store {
     pipeline_active: sled::Tree,
     builds: sled::Tree,
     cache: sled::Tree,
+    /// Copr build chroot records (see `copr.rs`).
+    copr_builds: sled::Tree,
     // Held for the life of the store: dropping it releases the directory for the next process.
     _lock: File,
 }
@@ -124,6 +127,7 @@ impl Store {
             pipeline_active: db.open_tree("pipeline_active")?,
             builds: db.open_tree("builds")?,
             cache: db.open_tree("cache")?,
+            copr_builds: db.open_tree("copr_builds")?,
             db,
             _lock: lock,
         };
@@ -235,6 +239,23 @@ fn unwrap_tx<T>(
     })
 }
 
+/// Removes the entries of `tree` whose value `stale` picks; returns how many. Each removal is a
+/// compare-and-swap against the value the scan read, so an entry rewritten meanwhile stays.
+fn purge_where(tree: &sled::Tree, stale: impl Fn(&[u8]) -> bool) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for entry in tree.iter() {
+        let (key, value) = entry?;
+        if stale(&value)
+            && tree
+                .compare_and_swap(&key, Some(&value), None as Option<&[u8]>)?
+                .is_ok()
+        {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Opens the sled database. Holding `fedflow.lock` means no other process uses it, but a `Store` of this
 /// process that was just dropped may still have sled's flusher thread holding the database's own file
 /// lock for a moment: wait for it rather than fail.
@@ -256,3 +277,6 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod copr_tests;

@@ -34,7 +34,7 @@ pub(super) fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>, Sto
     })
 }
 
-fn decode<T: DeserializeOwned>(raw: &[u8], what: &str) -> Result<T, StoreError> {
+pub(super) fn decode<T: DeserializeOwned>(raw: &[u8], what: &str) -> Result<T, StoreError> {
     serde_json::from_slice(raw).map_err(|e| StoreError::Corrupt {
         dir: Default::default(),
         what: format!("cannot decode {what}: {e}"),

@@ -12,6 +12,7 @@ fn event(id: &str, topic: &str) -> Record {
         kind: "koji_tag".to_owned(),
         summary: format!("summary of {id}"),
         work: None,
+        copr: None,
     }
 }
 

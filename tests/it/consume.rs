@@ -7,6 +7,7 @@ use crate::support::amqp::{
 use crate::support::broker::shared;
 use crate::support::daemon::{Instance, bound_by_default, deliverable_fixtures, received, runtime};
 use fedflow::journal;
+use fedflow::config::COPR_TOPICS;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,9 +19,11 @@ fn plain_bus(extra: &str) -> String {
 #[test]
 fn every_fixture_is_recorded_under_its_topic_and_duplicates_are_counted() {
     let prefix = unique_prefix();
-    let instance = Instance::new(&plain_bus(""), &prefix);
+    // Tracking every Copr project binds the Copr topics too.
+    let instance = Instance::new(&plain_bus("\n[copr]\nprojects = [\"*/*\"]"), &prefix);
     let mut daemon = instance.start();
     instance.wait_connected();
+    let bound = |topic: &str| bound_by_default(topic) || COPR_TOPICS.contains(&topic);
 
     let fixtures = fixture_messages();
     let rt = runtime();
@@ -29,7 +32,7 @@ fn every_fixture_is_recorded_under_its_topic_and_duplicates_are_counted() {
     let mut expected: BTreeMap<String, u64> = BTreeMap::new();
     for fixture in &fixtures {
         rt.block_on(publisher.publish_fixture(fixture, &prefix));
-        if bound_by_default(&fixture.topic) {
+        if bound(&fixture.topic) {
             *expected.entry(fixture.topic.clone()).or_default() += 1;
         }
     }

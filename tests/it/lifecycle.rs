@@ -100,10 +100,10 @@ fn sighup_rebinds_topics_and_applies_the_log_level() {
     instance.wait_connected();
 
     let fixtures = deliverable_fixtures();
-    let copr = fixtures
+    let untag = fixtures
         .iter()
-        .find(|f| f.topic == "copr.build.end")
-        .expect("copr fixture");
+        .find(|f| f.topic == "buildsys.untag")
+        .expect("untag fixture");
     let tag = fixtures
         .iter()
         .find(|f| f.topic == "buildsys.tag")
@@ -113,7 +113,7 @@ fn sighup_rebinds_topics_and_applies_the_log_level() {
     let publisher = rt.block_on(Publisher::new(&connection));
 
     instance.write_config(
-        &plain_bus("topics = [\"buildsys.tag\", \"copr.build.end\"]"),
+        &plain_bus("topics = [\"buildsys.tag\", \"buildsys.untag\"]"),
         "debug",
     );
     daemon.signal(libc::SIGHUP);
@@ -124,13 +124,13 @@ fn sighup_rebinds_topics_and_applies_the_log_level() {
         "no rebind after SIGHUP:\n{}",
         instance.log()
     );
-    rt.block_on(publisher.publish_fixture(copr, &prefix));
+    rt.block_on(publisher.publish_fixture(untag, &prefix));
     rt.block_on(publisher.publish_fixture(tag, &prefix));
     rt.block_on(publisher.publish_fixture(tag, &prefix));
-    let status = instance.wait_status("copr and tag after reload", Duration::from_secs(30), |s| {
+    let status = instance.wait_status("untag and tag after reload", Duration::from_secs(30), |s| {
         received(s) == 2 && s["messages"]["duplicates"] == 1
     });
-    assert_eq!(status["messages"]["by_topic"]["copr.build.end"], 1);
+    assert_eq!(status["messages"]["by_topic"]["buildsys.untag"], 1);
     // The duplicate is logged at debug level, which only the reloaded configuration enables.
     assert!(
         poll_until(Duration::from_secs(5), || instance

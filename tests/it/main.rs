@@ -4,6 +4,7 @@ mod bodhi_updates;
 mod broker_smoke;
 mod cli;
 mod consume;
+mod copr;
 mod distgit_client;
 mod koji_client;
 mod lifecycle;
