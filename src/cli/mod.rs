@@ -137,7 +137,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let settings = config::load(&inputs).context("loading the configuration")?;
-            let filter = pipelines::Filter {
+            let filter = crate::pipeline::view::Filter {
                 package,
                 branch,
                 state,
@@ -289,6 +289,9 @@ fn render_status(report: &StatusReport) -> String {
             "          queue {}; this run: acked {}, rejected {}, reconnects {}",
             bus.queue, bus.acked, bus.rejected, bus.reconnects
         );
+    }
+    if let Some(url) = &report.http {
+        let _ = writeln!(out, "http:     {url}");
     }
     let m = &report.messages;
     let _ = writeln!(

@@ -18,6 +18,7 @@ pub struct Fragment {
     pub distgit: Option<DistGitFragment>,
     pub bodhi: Option<BodhiFragment>,
     pub reconcile: Option<ReconcileFragment>,
+    pub http: Option<HttpFragment>,
     pub package: Option<Vec<PackageFragment>>,
 }
 
@@ -97,6 +98,12 @@ pub struct BodhiFragment {
 pub struct ReconcileFragment {
     pub after_minutes: Option<u64>,
     pub interval_seconds: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFragment {
+    pub listen: Option<String>,
 }
 
 /// One `[[package]]` entry of the central configuration.

@@ -357,6 +357,8 @@ fn validate(
             .map_err(|r| from_rejected(layers, r))?,
         reconcile: workflow::reconcile(fragment.reconcile.unwrap_or_default())
             .map_err(|r| from_rejected(layers, r))?,
+        http: super::http::http(fragment.http.unwrap_or_default())
+            .map_err(|r| from_rejected(layers, r))?,
         packages: packages(std::mem::take(&mut layers.packages))?,
     })
 }

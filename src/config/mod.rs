@@ -5,10 +5,12 @@
 //! combination without touching the real process.
 
 mod fragment;
+mod http;
 mod load;
 mod settings;
 mod workflow;
 
+pub use http::{DEFAULT_HTTP_LISTEN, HttpSettings};
 pub use load::{ConfigError, Inputs, load};
 pub use settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings};
 pub use workflow::{

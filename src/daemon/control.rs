@@ -15,8 +15,6 @@ use tracing::{debug, warn};
 
 pub const SOCKET_NAME: &str = "control.sock";
 const REQUEST_LIMIT: u64 = 256;
-/// `fedflow pipelines` shows the newest pipelines; older ones stay in the store until purged.
-const PIPELINES_LIMIT: usize = 5000;
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn socket_path(state_dir: &Path) -> PathBuf {
@@ -85,7 +83,7 @@ async fn answer(
             Ok(report) => serde_json::to_value(&report).map_err(std::io::Error::other)?,
             Err(e) => error(e.to_string()),
         },
-        ("pipelines", "") => match store.pipelines(PIPELINES_LIMIT) {
+        ("pipelines", "") => match store.pipelines(pipeline::view::LISTED) {
             Ok(list) => serde_json::to_value(&list).map_err(std::io::Error::other)?,
             Err(e) => error(e.to_string()),
         },

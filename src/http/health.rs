@@ -1,0 +1,33 @@
+//! `/healthz`: 200 `ok` while fedflow is connected to the broker and its store takes durable writes; 503 with
+//! the reason otherwise, so a probe's log says what is wrong.
+
+use super::server::HttpState;
+use crate::status::{BusState, format_time};
+use axum::extract::State;
+use axum::http::StatusCode;
+use std::sync::Arc;
+
+pub async fn healthz(State(state): State<Arc<HttpState>>) -> (StatusCode, String) {
+    let bus = state.live.bus.borrow().clone();
+    let problem = match bus {
+        BusState::Connected { .. } => None,
+        BusState::Connecting { since } => Some(format!(
+            "broker not connected yet: connecting since {}",
+            format_time(since)
+        )),
+        BusState::Disconnected { since, error } => Some(format!(
+            "broker disconnected since {}: {error}",
+            format_time(since)
+        )),
+    };
+    if let Some(problem) = problem {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("{problem}\n"));
+    }
+    match state.store.probe_write().await {
+        Ok(()) => (StatusCode::OK, "ok\n".to_owned()),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store not writable: {error}\n"),
+        ),
+    }
+}
