@@ -5,6 +5,7 @@ mod broker_smoke;
 mod cli;
 mod consume;
 mod distgit_client;
+mod http;
 mod koji_client;
 mod lifecycle;
 mod outage;
