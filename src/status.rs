@@ -20,6 +20,17 @@ impl BusState {
     pub fn is_connected(&self) -> bool {
         matches!(self, BusState::Connected { .. })
     }
+
+    /// `connected since …`, `connecting since …` or `disconnected since …: error`, as status displays say it.
+    pub fn describe(&self) -> String {
+        match self {
+            BusState::Connected { since } => format!("connected since {}", format_time(*since)),
+            BusState::Connecting { since } => format!("connecting since {}", format_time(*since)),
+            BusState::Disconnected { since, error } => {
+                format!("disconnected since {}: {error}", format_time(*since))
+            }
+        }
+    }
 }
 
 /// Counters of this process's life; the durable ones live in the store.

@@ -2,26 +2,17 @@
 //! the reason otherwise, so a probe's log says what is wrong.
 
 use super::server::HttpState;
-use crate::status::{BusState, format_time};
 use axum::extract::State;
 use axum::http::StatusCode;
 use std::sync::Arc;
 
 pub async fn healthz(State(state): State<Arc<HttpState>>) -> (StatusCode, String) {
     let bus = state.live.bus.borrow().clone();
-    let problem = match bus {
-        BusState::Connected { .. } => None,
-        BusState::Connecting { since } => Some(format!(
-            "broker not connected yet: connecting since {}",
-            format_time(since)
-        )),
-        BusState::Disconnected { since, error } => Some(format!(
-            "broker disconnected since {}: {error}",
-            format_time(since)
-        )),
-    };
-    if let Some(problem) = problem {
-        return (StatusCode::SERVICE_UNAVAILABLE, format!("{problem}\n"));
+    if !bus.is_connected() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("broker {}\n", bus.describe()),
+        );
     }
     match state.store.probe_write().await {
         Ok(()) => (StatusCode::OK, "ok\n".to_owned()),

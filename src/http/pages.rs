@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::server::{HttpState, PipelineQuery, find_pipeline, pipeline_query};
 use crate::pipeline::Pipeline;
 use crate::pipeline::view::{self, Links};
-use crate::status::{BusState, format_time, unix_now};
+use crate::status::{format_time, unix_now};
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -135,16 +135,8 @@ pub async fn pipeline(
 
 /// The header's word on the broker connection, and whether it is good news.
 fn bus_line(state: &HttpState) -> (String, bool) {
-    match &*state.live.bus.borrow() {
-        BusState::Connected { since } => (format!("connected since {}", format_time(*since)), true),
-        BusState::Connecting { since } => {
-            (format!("connecting since {}", format_time(*since)), false)
-        }
-        BusState::Disconnected { since, error } => (
-            format!("disconnected since {}: {error}", format_time(*since)),
-            false,
-        ),
-    }
+    let bus = state.live.bus.borrow();
+    (bus.describe(), bus.is_connected())
 }
 
 /// `42s`, `5m`, `3h`, `2d`: enough to see at a glance what is fresh and what is stuck.

@@ -32,19 +32,19 @@ fn the_api_and_pages_show_the_daemons_pipelines_and_refuse_writes() {
     // All pipelines, newest first, with their links.
     let all = client.get("/api/v1/pipelines").json();
     assert_eq!(packages(&all), vec!["foo", HOSTILE_PACKAGE, "bar"]);
-    let foo = &all[0];
-    assert_eq!(foo["id"], scene.foo["id"]);
-    assert_eq!(foo["stage"]["state"], "submitted");
-    let task_id = foo["stage"]["task_id"].as_i64().expect("a task id");
+    let pushed = &all[0];
+    assert_eq!(pushed["id"], scene.pushed["id"]);
+    assert_eq!(pushed["stage"]["state"], "submitted");
+    let task_id = pushed["stage"]["task_id"].as_i64().expect("a task id");
     assert!(
-        foo["links"]["koji_task"]
+        pushed["links"]["koji_task"]
             .as_str()
             .is_some_and(|url| url.ends_with(&format!("/taskinfo?taskID={task_id}"))),
-        "{foo:#}"
+        "{pushed:#}"
     );
-    let commit = foo["key"]["commit"].as_str().unwrap_or_default();
+    let commit = pushed["key"]["commit"].as_str().unwrap_or_default();
     assert_eq!(
-        foo["links"]["commit"],
+        pushed["links"]["commit"],
         format!(
             "{}/rpms/foo/c/{commit}",
             scene.env.distgit.base_url().trim_end_matches('/')
@@ -150,7 +150,9 @@ fn the_api_and_pages_show_the_daemons_pipelines_and_refuse_writes() {
     assert_eq!(detail.status, 200);
     assert!(!detail.body.contains("<img"), "{}", detail.body);
     assert_eq!(detail.body.matches("<tr class=\"transition\"").count(), 2);
-    let foo_page = client.get(&format!("/pipelines/{}", scene.foo["id"])).body;
+    let foo_page = client
+        .get(&format!("/pipelines/{}", scene.pushed["id"]))
+        .body;
     assert!(foo_page.contains("push by alice"), "{foo_page}");
     assert!(foo_page.contains("f43-candidate"), "{foo_page}");
     assert_eq!(client.get("/pipelines/424242").status, 404);

@@ -56,16 +56,16 @@ fn chromium_shows_each_pipeline_with_package_state_and_links() {
     let rows: Vec<&str> = dom.split("<tr class=\"pipeline\"").skip(1).collect();
     assert_eq!(rows.len(), 3, "{dom}");
     let cell = |row: &str, class: &str| inner_text(row, &format!("class=\"{class}"), "</td>");
-    let foo_task = scene.foo["stage"]["task_id"].as_i64().expect("task id");
-    let foo = rows[0];
-    assert_eq!(cell(foo, "package"), "foo");
-    assert_eq!(cell(foo, "branch"), "f43");
-    assert_eq!(cell(foo, "state"), "submitted");
+    let foo_task = scene.pushed["stage"]["task_id"].as_i64().expect("task id");
+    let pushed = rows[0];
+    assert_eq!(cell(pushed, "package"), "foo");
+    assert_eq!(cell(pushed, "branch"), "f43");
+    assert_eq!(cell(pushed, "state"), "submitted");
     assert!(
-        foo.contains(&format!("taskinfo?taskID={foo_task}\">Koji task</a>")),
-        "{foo}"
+        pushed.contains(&format!("taskinfo?taskID={foo_task}\">Koji task</a>")),
+        "{pushed}"
     );
-    assert!(foo.contains("/rpms/foo/c/"), "{foo}");
+    assert!(pushed.contains("/rpms/foo/c/"), "{pushed}");
 
     let hostile = rows[1];
     assert_eq!(unescape(&cell(hostile, "package")), HOSTILE_PACKAGE);
@@ -73,12 +73,12 @@ fn chromium_shows_each_pipeline_with_package_state_and_links() {
     assert!(unescape(&cell(hostile, "problem")).contains("onerror=alert(1)> broke"));
     assert!(!hostile.contains("<img"), "{hostile}");
 
-    let bar = rows[2];
-    assert_eq!(cell(bar, "package"), "bar");
-    assert_eq!(cell(bar, "state"), "update_testing");
+    let updated = rows[2];
+    assert_eq!(cell(updated, "package"), "bar");
+    assert_eq!(cell(updated, "state"), "update_testing");
     assert!(
-        bar.contains("/updates/FEDORA-2026-0b1d\">Bodhi update</a>"),
-        "{bar}"
+        updated.contains("/updates/FEDORA-2026-0b1d\">Bodhi update</a>"),
+        "{updated}"
     );
 
     // The filter form works by URL alone, without JavaScript.

@@ -135,7 +135,7 @@ pub struct Scene {
     pub env: PipelineEnv,
     pub daemon: crate::support::daemon::Daemon,
     pub client: Client,
-    pub foo: Value,
+    pub pushed: Value,
     pub bar_id: u64,
     pub hostile_id: u64,
 }
@@ -168,12 +168,12 @@ impl Scene {
             "pagure.git.receive",
             &push_body("foo", "f43", &commit("foo-http"), PUSHER),
         );
-        let foo = env.wait_pipeline("foo", "f43", "submitted", WAIT);
+        let built_by_push = env.wait_pipeline("foo", "f43", "submitted", WAIT);
         let client = Client::of(&env.instance);
         Scene {
             client,
             daemon,
-            foo,
+            pushed: built_by_push,
             bar_id: ids[0],
             hostile_id: ids[1],
             env,
