@@ -20,6 +20,17 @@ impl BusState {
     pub fn is_connected(&self) -> bool {
         matches!(self, BusState::Connected { .. })
     }
+
+    /// `connected since …`, `connecting since …` or `disconnected since …: error`, as status displays say it.
+    pub fn describe(&self) -> String {
+        match self {
+            BusState::Connected { since } => format!("connected since {}", format_time(*since)),
+            BusState::Connecting { since } => format!("connecting since {}", format_time(*since)),
+            BusState::Disconnected { since, error } => {
+                format!("disconnected since {}: {error}", format_time(*since))
+            }
+        }
+    }
 }
 
 /// Counters of this process's life; the durable ones live in the store.
@@ -37,6 +48,8 @@ pub struct LiveStatus {
     pub bus: watch::Sender<BusState>,
     pub session: SessionCounters,
     last_error: Mutex<Option<String>>,
+    /// The status page's address once its server is bound.
+    http_address: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 impl LiveStatus {
@@ -48,7 +61,19 @@ impl LiveStatus {
             bus: watch::Sender::new(BusState::Connecting { since: now }),
             session: SessionCounters::default(),
             last_error: Mutex::new(None),
+            http_address: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Records where the HTTP server listens (the real port when `:0` was configured).
+    pub fn set_http_address(&self, address: std::net::SocketAddr) {
+        let _ = self.http_address.set(address);
+    }
+
+    pub fn http_url(&self) -> Option<String> {
+        self.http_address
+            .get()
+            .map(|address| format!("http://{address}/"))
     }
 
     pub fn set_bus_state(&self, state: BusState) {
@@ -86,6 +111,9 @@ pub struct StatusReport {
     #[serde(default)]
     pub pipelines: PipelineReport,
     pub recent: Vec<RecentEvent>,
+    /// The status page of a running daemon (absent when it is disabled or no daemon runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
 }
 
 /// Pipelines at a glance: how many there are, and the active ones by state (with those waiting to retry).
@@ -140,6 +168,7 @@ impl StatusReport {
             version: env!("CARGO_PKG_VERSION").to_owned(),
         };
         report.bus = Some(live.bus_report());
+        report.http = live.http_url();
         Ok(report)
     }
 
@@ -160,6 +189,7 @@ impl StatusReport {
             },
             pipelines: pipeline_report(store)?,
             recent: store.recent_events(RECENT_IN_REPORT)?,
+            http: None,
         })
     }
 

@@ -6,7 +6,7 @@
 
 use super::cookies::CookieJar;
 use super::tokens::{Freshness, RefreshTokenSource, Secret};
-use super::{BodhiClient, BodhiError, StatusCode, parse_json, send};
+use super::{BodhiClient, BodhiError, StatusCode, parse_json};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -136,7 +136,7 @@ impl Login {
                 .get(url.clone())
                 .header(reqwest::header::ACCEPT, "application/json")
                 .bearer_auth(token.expose());
-            let answer = send(request, "GET", &path).await?;
+            let answer = client.send(request, "GET", &path).await?;
             match answer.status {
                 StatusCode::OK | StatusCode::ACCEPTED => {
                     cookies.absorb(&answer.set_cookies);
@@ -183,7 +183,7 @@ async fn fetch_csrf(client: &BodhiClient, cookies: &mut CookieJar) -> Result<Sec
     if let Some(header) = cookies.header() {
         request = request.header(reqwest::header::COOKIE, header);
     }
-    let answer = send(request, "GET", &path).await?;
+    let answer = client.send(request, "GET", &path).await?;
     if answer.status != StatusCode::OK {
         return Err(answer.into_error("GET", &path));
     }

@@ -19,6 +19,7 @@ pub use login::BodhiAuth;
 pub use releases::Release;
 pub use updates::{NewUpdate, Update};
 
+use crate::metrics::{OK, RemoteCalls};
 use crate::net::BodyError;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
@@ -39,6 +40,7 @@ pub struct BodhiClient {
     base: Url,
     page_size: u32,
     login: Option<Arc<login::Login>>,
+    calls: RemoteCalls,
 }
 
 /// Bodhi's largest `rows_per_page`, and the default page size of list calls.
@@ -58,12 +60,19 @@ impl BodhiClient {
             base,
             page_size: MAX_PAGE_SIZE,
             login: None,
+            calls: RemoteCalls::default(),
         })
     }
 
     /// Rows per page for list calls, clamped to 1..=100 (default 100: the active releases fit in one page).
     pub fn with_page_size(mut self, rows: u32) -> Self {
         self.page_size = rows.clamp(1, MAX_PAGE_SIZE);
+        self
+    }
+
+    /// Where calls are counted and timed (by `<HTTP method> <path>` and outcome).
+    pub fn with_metrics(mut self, calls: RemoteCalls) -> Self {
+        self.calls = calls;
         self
     }
 
@@ -106,7 +115,7 @@ impl BodhiClient {
             .http
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json");
-        let answer = send(request, "GET", &path).await?;
+        let answer = self.send(request, "GET", &path).await?;
         if answer.status != StatusCode::OK {
             return Err(answer.into_error("GET", &path));
         }
@@ -177,7 +186,31 @@ impl Answer {
     }
 }
 
-async fn send(
+impl BodhiClient {
+    /// The one funnel of Bodhi calls: sends, reads the answer whole, and counts the call with its outcome
+    /// (`ok`, or the kind of error the answer amounts to).
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &'static str,
+        path: &str,
+    ) -> Result<Answer, BodhiError> {
+        let started = std::time::Instant::now();
+        let result = send_unmeasured(request, method, path).await;
+        let outcome = match &result {
+            Ok(answer) if answer.status.is_success() => OK,
+            Ok(answer) => {
+                BodhiError::from_status(method, path, answer.status.as_u16(), Vec::new()).kind()
+            }
+            Err(error) => error.kind(),
+        };
+        self.calls
+            .record(&format!("{method} {path}"), outcome, started.elapsed());
+        result
+    }
+}
+
+async fn send_unmeasured(
     request: reqwest::RequestBuilder,
     method: &'static str,
     path: &str,

@@ -3,7 +3,7 @@
 //! expired session.
 
 use super::login::Session;
-use super::{Answer, BodhiClient, BodhiError, StatusCode, error_entries, parse_json, send};
+use super::{Answer, BodhiClient, BodhiError, StatusCode, error_entries, parse_json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -225,7 +225,7 @@ impl BodhiClient {
         if let Some(cookies) = session.cookie_header() {
             request = request.header(reqwest::header::COOKIE, cookies);
         }
-        send(request, "POST", path).await
+        self.send(request, "POST", path).await
     }
 }
 

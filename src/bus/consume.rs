@@ -6,6 +6,7 @@ use super::{Bus, BusError, SessionEnd};
 use crate::config::Settings;
 use crate::copr;
 use crate::message::{self, incoming_from_delivery};
+use crate::metrics::{MessageOutcome, Metrics};
 use crate::pipeline;
 use crate::status::LiveStatus;
 use crate::store::{Disposition, Record, Store};
@@ -70,7 +71,7 @@ pub(super) async fn run(
             }
         }
         let settings = bus.settings.borrow().clone();
-        let outcome = process_batch(&bus.store, &bus.live, &batch, &settings).await?;
+        let outcome = process_batch(&bus.store, &bus.live, &bus.metrics, &batch, &settings).await?;
         if outcome.work_queued > 0 {
             bus.work_ready.notify_one();
         }
@@ -194,6 +195,7 @@ fn record_for(
 pub async fn process_batch(
     store: &Store,
     live: &LiveStatus,
+    metrics: &Metrics,
     batch: &[Delivery],
     settings: &Settings,
 ) -> Result<BatchOutcome, BusError> {
@@ -246,7 +248,38 @@ pub async fn process_batch(
     }
     LiveStatus::count(&live.session.acked, outcome.acked);
     LiveStatus::count(&live.session.rejected, outcome.rejected);
+    count_batch(metrics, &records, &dispositions);
     Ok(outcome)
+}
+
+/// The batch in the metrics: each delivery by topic and disposition, and the lag of its newest message.
+fn count_batch(metrics: &Metrics, records: &[Record], dispositions: &[Disposition]) {
+    let now = std::time::SystemTime::now();
+    metrics.count_batch(
+        records
+            .iter()
+            .zip(dispositions)
+            .map(|(record, disposition)| {
+                let outcome = match disposition {
+                    Disposition::Recorded => MessageOutcome::Recorded,
+                    Disposition::Duplicate => MessageOutcome::Duplicate,
+                    Disposition::Rejected => MessageOutcome::Rejected,
+                };
+                let (Record::Event { topic, .. } | Record::Rejected { topic, .. }) = record;
+                (topic.as_str(), outcome)
+            }),
+        crate::status::unix_now(),
+    );
+    let newest_sent_at = records.iter().rev().find_map(|record| match record {
+        Record::Event {
+            sent_at: Some(sent_at),
+            ..
+        } => Some(sent_at),
+        _ => None,
+    });
+    if let Some(sent_at) = newest_sent_at {
+        metrics.observe_sent_at(sent_at, now);
+    }
 }
 
 /// How long an ack or reject may take to be written. Settling is a local socket write; it only takes

@@ -65,6 +65,7 @@ enum SessionEnd {
 pub struct Bus {
     pub store: Arc<Store>,
     pub live: Arc<LiveStatus>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub settings: watch::Receiver<Arc<Settings>>,
     pub shutdown: watch::Receiver<bool>,
     /// Woken after a batch that queued pipeline work is durable.

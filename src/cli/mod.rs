@@ -7,7 +7,7 @@ mod pipelines;
 use crate::config::{self, Inputs, Settings};
 use crate::daemon::{self, control};
 use crate::logging::{self, FilterSource};
-use crate::status::{BusState, StatusReport, format_time};
+use crate::status::{StatusReport, format_time};
 use crate::store::{Store, StoreError};
 use anyhow::Context;
 use clap::{ArgAction, Parser, Subcommand};
@@ -164,7 +164,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let settings = config::load(&inputs).context("loading the configuration")?;
-            let filter = pipelines::Filter {
+            let filter = crate::pipeline::view::Filter {
                 package,
                 branch,
                 state,
@@ -320,19 +320,15 @@ fn render_status(report: &StatusReport) -> String {
         }
     }
     if let Some(bus) = &report.bus {
-        let state = match &bus.state {
-            BusState::Connected { since } => format!("connected since {}", format_time(*since)),
-            BusState::Connecting { since } => format!("connecting since {}", format_time(*since)),
-            BusState::Disconnected { since, error } => {
-                format!("disconnected since {}: {error}", format_time(*since))
-            }
-        };
-        let _ = writeln!(out, "bus:      {state}");
+        let _ = writeln!(out, "bus:      {}", bus.state.describe());
         let _ = writeln!(
             out,
             "          queue {}; this run: acked {}, rejected {}, reconnects {}",
             bus.queue, bus.acked, bus.rejected, bus.reconnects
         );
+    }
+    if let Some(url) = &report.http {
+        let _ = writeln!(out, "http:     {url}");
     }
     let m = &report.messages;
     let _ = writeln!(

@@ -19,6 +19,7 @@ pub struct Fragment {
     pub bodhi: Option<BodhiFragment>,
     pub reconcile: Option<ReconcileFragment>,
     pub copr: Option<CoprFragment>,
+    pub http: Option<HttpFragment>,
     pub package: Option<Vec<PackageFragment>>,
 }
 
@@ -106,6 +107,12 @@ pub struct CoprFragment {
     pub projects: Option<Vec<String>>,
     pub url: Option<String>,
     pub keep_days: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFragment {
+    pub listen: Option<String>,
 }
 
 /// One `[[package]]` entry of the central configuration.

@@ -368,6 +368,8 @@ fn validate(
         reconcile: workflow::reconcile(fragment.reconcile.unwrap_or_default())
             .map_err(|r| from_rejected(layers, r))?,
         copr,
+        http: super::http::http(fragment.http.unwrap_or_default())
+            .map_err(|r| from_rejected(layers, r))?,
         packages: packages(std::mem::take(&mut layers.packages))?,
     };
     credentials::resolve(

@@ -7,11 +7,13 @@
 mod credentials;
 mod copr;
 mod fragment;
+mod http;
 mod load;
 mod settings;
 mod workflow;
 
 pub use copr::{COPR_TOPICS, CoprSettings, DEFAULT_COPR_URL, is_copr_topic};
+pub use http::{DEFAULT_HTTP_LISTEN, HttpSettings};
 pub use load::{ConfigError, Inputs, load};
 pub use settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings};
 pub use workflow::{

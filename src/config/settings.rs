@@ -19,6 +19,7 @@ pub struct Settings {
     pub bodhi: BodhiSettings,
     pub reconcile: ReconcileSettings,
     pub copr: CoprSettings,
+    pub http: super::http::HttpSettings,
     /// Central `[[package]]` rules, from all files (a later entry for the same name replaces an earlier one).
     #[serde(rename = "package")]
     pub packages: Vec<PackageRule>,

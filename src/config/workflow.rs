@@ -129,6 +129,14 @@ impl DistGitSettings {
         );
         format!("{base}/rpms/{package}.git#{commit}")
     }
+
+    /// The commit's page on dist-git (Pagure's `/c/<commit>`).
+    pub fn commit_url(&self, package: &str, commit: &str) -> String {
+        format!(
+            "{}/rpms/{package}/c/{commit}",
+            self.url.trim_end_matches('/')
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -152,6 +160,13 @@ pub struct BodhiSettings {
     pub releases_cache: Duration,
     #[serde(rename = "timeout_seconds", serialize_with = "as_seconds")]
     pub timeout: Duration,
+}
+
+impl BodhiSettings {
+    /// The update's page on Bodhi.
+    pub fn update_url(&self, alias: &str) -> String {
+        format!("{}/updates/{alias}", self.url.trim_end_matches('/'))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

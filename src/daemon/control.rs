@@ -87,7 +87,7 @@ async fn answer(
             Ok(report) => serde_json::to_value(&report).map_err(std::io::Error::other)?,
             Err(e) => error(e.to_string()),
         },
-        ("pipelines", "") => match store.pipelines(PIPELINES_LIMIT) {
+        ("pipelines", "") => match store.pipelines(pipeline::view::LISTED) {
             Ok(list) => serde_json::to_value(&list).map_err(std::io::Error::other)?,
             Err(e) => error(e.to_string()),
         },

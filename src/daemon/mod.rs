@@ -7,7 +7,9 @@ mod signals;
 
 use crate::bus::Bus;
 use crate::config::{self, Inputs, Settings};
+use crate::http::{self, HttpState};
 use crate::logging::LogHandle;
+use crate::metrics::Metrics;
 use crate::pipeline::{Engine, Remotes};
 use crate::status::{BusState, LiveStatus, StatusReport};
 use crate::store::Store;
@@ -49,7 +51,19 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
         "fedflow starting"
     );
 
-    let remotes = Remotes::from_settings(&settings)?;
+    let metrics = Arc::new(Metrics::new());
+    let http_listener = match settings.http.listen {
+        Some(address) => {
+            let listener = http::bind(address).await?;
+            let bound = listener.local_addr().context("reading the HTTP address")?;
+            live.set_http_address(bound);
+            info!(address = %bound, "status page listening");
+            Some(listener)
+        }
+        None => None,
+    };
+
+    let remotes = Remotes::from_settings(&settings, &metrics)?;
     let (settings_tx, settings_rx) = watch::channel(Arc::new(settings));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let work_ready = Arc::new(tokio::sync::Notify::new());
@@ -59,9 +73,23 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
         live.clone(),
         work_ready.clone(),
     ));
+    let http_task = http_listener.map(|listener| {
+        let state = HttpState::new(
+            store.clone(),
+            live.clone(),
+            settings_tx.subscribe(),
+            metrics.clone(),
+        );
+        tokio::spawn(http::serve(
+            listener,
+            Arc::new(state),
+            shutdown_tx.subscribe(),
+        ))
+    });
     let bus = Bus {
         store: store.clone(),
         live: live.clone(),
+        metrics: metrics.clone(),
         settings: settings_rx,
         shutdown: shutdown_rx,
         work_ready: work_ready.clone(),
@@ -164,6 +192,15 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
         engine_task.abort();
     }
     control_task.abort();
+    if let Some(mut task) = http_task {
+        // Requests in flight finish (they only read); a client that keeps a connection open is cut off.
+        if tokio::time::timeout(Duration::from_secs(1), &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+        }
+    }
     let _ = std::fs::remove_file(&socket);
     store.flush().await.context("flushing the store")?;
     if outcome.is_ok() {
@@ -192,6 +229,7 @@ fn keep_restart_only(running: &Settings, mut new: Settings) -> (Settings, Vec<&'
     keep!("bus.queue", bus.queue);
     keep!("bus.contact_email", bus.contact_email);
     keep!("state.dir", state.dir);
+    keep!("http.listen", http.listen);
     // The network clients are built once at start.
     keep!("koji.hub", koji.hub);
     keep!("koji.auth", koji.auth);

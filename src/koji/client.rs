@@ -14,6 +14,7 @@ use super::session::Session;
 use super::transport::Transport;
 use super::types::{self, BuildInfo, BuildTarget, TaskInfo};
 use super::wire::{int, string, structure};
+use crate::metrics::RemoteCalls;
 
 /// How the client authenticates for writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +69,14 @@ const OPEN_TASK_STATES: [i64; 3] = [0, 1, 4];
 impl KojiClient {
     /// Reads the CA bundle and the client certificate and key now; errors name the file.
     pub fn new(config: KojiClientConfig) -> Result<KojiClient, KojiError> {
+        Self::instrumented(config, RemoteCalls::default())
+    }
+
+    /// Like [`Self::new`], counting and timing every hub call in `calls`.
+    pub fn instrumented(
+        config: KojiClientConfig,
+        calls: RemoteCalls,
+    ) -> Result<KojiClient, KojiError> {
         let hub_url = config.hub_url.trim_end_matches('/').to_owned();
         let setup_error = |reason: String| KojiError::Setup {
             hub_url: hub_url.clone(),
@@ -95,6 +104,7 @@ impl KojiClient {
             config.ca_file.as_deref(),
             identity,
             config.timeout,
+            calls,
         )?;
         Ok(KojiClient {
             inner: Arc::new(Inner {

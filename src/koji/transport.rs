@@ -2,6 +2,7 @@
 //! identity, per-request timeout), session headers, the HTTP status check before parsing, and a size
 //! limit on response bodies.
 
+use crate::metrics::{OK, RemoteCalls};
 use crate::net::BodyError;
 use std::path::Path;
 use std::time::Duration;
@@ -28,6 +29,7 @@ pub(crate) struct SessionHeaders<'a> {
 pub(crate) struct Transport {
     http: reqwest::Client,
     timeout: Duration,
+    calls: RemoteCalls,
 }
 
 impl Transport {
@@ -36,6 +38,7 @@ impl Transport {
         ca_file: Option<&Path>,
         identity: Option<reqwest::Identity>,
         timeout: Duration,
+        calls: RemoteCalls,
     ) -> Result<Transport, KojiError> {
         let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
@@ -53,11 +56,31 @@ impl Transport {
             hub_url: hub_url.to_owned(),
             reason: error_chain(&error),
         })?;
-        Ok(Transport { http, timeout })
+        Ok(Transport {
+            http,
+            timeout,
+            calls,
+        })
     }
 
-    /// POSTs `body` to `url` and decodes the answer. A fault is returned as [`KojiError::Fault`].
+    /// POSTs `body` to `url` and decodes the answer. A fault is returned as [`KojiError::Fault`]. Every
+    /// hub call goes through here, so this is where calls are counted and timed (outcome `ok` or the
+    /// error's kind).
     pub(crate) async fn call(
+        &self,
+        url: &str,
+        method: &str,
+        body: String,
+        session: Option<SessionHeaders<'_>>,
+    ) -> Result<serde_json::Value, KojiError> {
+        let started = std::time::Instant::now();
+        let result = self.call_unmeasured(url, method, body, session).await;
+        let outcome = result.as_ref().map_or_else(KojiError::kind, |_| OK);
+        self.calls.record(method, outcome, started.elapsed());
+        result
+    }
+
+    async fn call_unmeasured(
         &self,
         url: &str,
         method: &str,

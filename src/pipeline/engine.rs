@@ -237,7 +237,10 @@ fn take_push(
 impl Remotes {
     /// The clients for the configured endpoints; reads the Koji client certificate now, so a bad path fails
     /// the start with the file named.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Remotes> {
+    pub fn from_settings(
+        settings: &Settings,
+        metrics: &crate::metrics::Metrics,
+    ) -> anyhow::Result<Remotes> {
         use crate::bodhi::BodhiAuth;
         use crate::config::{BodhiAuthSettings, KojiAuthSettings};
         use crate::koji::{KojiAuth, KojiClientConfig};
@@ -255,12 +258,15 @@ impl Remotes {
                 anyhow::bail!("Kerberos login to Koji is not implemented in this build")
             }
         };
-        let koji = KojiClient::new(KojiClientConfig {
-            hub_url: settings.koji.hub.clone(),
-            ca_file: settings.koji.ca_file.clone(),
-            auth,
-            timeout: settings.koji.timeout,
-        })
+        let koji = KojiClient::instrumented(
+            KojiClientConfig {
+                hub_url: settings.koji.hub.clone(),
+                ca_file: settings.koji.ca_file.clone(),
+                auth,
+                timeout: settings.koji.timeout,
+            },
+            metrics.koji.clone(),
+        )
         .context("setting up the Koji client")?;
         let distgit = DistGitClient::new(&settings.distgit.url, settings.distgit.timeout)
             .context("setting up the dist-git client")?;
@@ -274,7 +280,8 @@ impl Remotes {
         };
         let bodhi = BodhiClient::new(&settings.bodhi.url, settings.bodhi.timeout)
             .context("setting up the Bodhi client")?
-            .with_auth(bodhi_auth);
+            .with_auth(bodhi_auth)
+            .with_metrics(metrics.bodhi.clone());
         Ok(Remotes {
             koji,
             distgit,

@@ -14,6 +14,7 @@ mod update_follow;
 mod update_policy;
 mod update_state;
 mod update_steps;
+pub mod view;
 pub mod work;
 
 pub use engine::{Engine, Remotes};

@@ -24,6 +24,7 @@ pub const RECENT_PER_TOPIC: u64 = 20;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const QUEUE_KEY: &[u8] = b"queue_name";
 const BINDINGS_KEY: &[u8] = b"bindings";
+const HEALTH_PROBE_KEY: &[u8] = b"health_probe";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -221,6 +222,14 @@ impl Store {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_async().await?;
         Ok(())
+    }
+
+    /// Writes a marker and flushes it: the store still accepts durable writes (a full disk, a file system
+    /// remounted read-only or a dying sled fail here).
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let now = messages::now_secs();
+        self.meta.insert(HEALTH_PROBE_KEY, &now.to_be_bytes())?;
+        self.flush().await
     }
 
     /// Bytes the database occupies on disk.

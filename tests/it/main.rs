@@ -6,6 +6,7 @@ mod cli;
 mod consume;
 mod copr;
 mod distgit_client;
+mod http;
 mod koji_client;
 mod lifecycle;
 mod outage;

@@ -46,10 +46,11 @@ impl Instance {
         self.dir.path().join("fedflow.log")
     }
 
-    /// (Re)writes the configuration file; a running daemon sees it on SIGHUP.
+    /// (Re)writes the configuration file; a running daemon sees it on SIGHUP. The status page listens on a
+    /// free port (tests run many daemons at once); `fedflow status` says which.
     pub fn write_config(&self, bus_toml: &str, level: &str) {
         let text = format!(
-            "[bus]\nqueue = \"{}\"\ntopic_prefix = \"{}\"\n{bus_toml}\n\n[state]\ndir = \"{}\"\n\n[log]\nlevel = \"{level}\"\n",
+            "[bus]\nqueue = \"{}\"\ntopic_prefix = \"{}\"\n{bus_toml}\n\n[state]\ndir = \"{}\"\n\n[log]\nlevel = \"{level}\"\n\n[http]\nlisten = \"127.0.0.1:0\"\n",
             self.queue,
             self.prefix,
             self.state_dir().display()

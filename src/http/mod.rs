@@ -1,0 +1,14 @@
+//! The read-only HTTP surface of a running daemon: the status page (`/`, `/pipelines/{id}`), the JSON API
+//! (`/api/v1/...`), `/healthz` for load balancers and systemd-style probes, and `/metrics` for Prometheus.
+//!
+//! Only GET and HEAD are served; every other method gets 405. Everything shown is read from the store and the
+//! live status the other tasks share, never from a copy of its own.
+
+mod api;
+mod error;
+mod health;
+mod metrics;
+mod pages;
+mod server;
+
+pub use server::{HttpState, bind, router, serve};
