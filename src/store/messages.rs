@@ -167,93 +167,92 @@ impl Store {
                 inbox_keys.push(self.db.generate_id()?);
             }
         }
-        let trees = (
-            &self.seen,
-            &self.counters,
-            &self.recent,
-            &self.inbox,
-            &self.copr_builds,
-        );
-        let result = trees.transaction(|(seen, counters, recent, inbox, copr_builds)| {
-            let mut inbox_keys = inbox_keys.iter();
-            let mut counts = CounterDeltas {
-                tree: counters,
-                values: HashMap::new(),
-            };
-            let mut dispositions = Vec::with_capacity(records.len());
-            let mut copr_finished = Vec::new();
-            for record in records {
-                if let Some(id) = record.message_id() {
-                    // A redelivery after a crash, or a republished message: already counted.
-                    if seen.get(id.as_bytes())?.is_some() {
-                        counts.add(DUPLICATES, 1)?;
-                        dispositions.push(Disposition::Duplicate);
-                        continue;
-                    }
-                }
-                match record {
-                    Record::Event {
-                        message_id,
-                        topic,
-                        sent_at,
-                        kind,
-                        summary,
-                        work,
-                        copr,
-                    } => {
-                        if let (Some(work), Some(key)) = (work, inbox_keys.next()) {
-                            inbox.insert(&key.to_be_bytes(), work.as_slice())?;
+        let copr = &self.copr_builds;
+        let result = (&self.seen, &self.counters, &self.recent, &self.inbox, copr).transaction(
+            |(seen, counters, recent, inbox, copr_builds)| {
+                let mut inbox_keys = inbox_keys.iter();
+                let mut counts = CounterDeltas {
+                    tree: counters,
+                    values: HashMap::new(),
+                };
+                let mut dispositions = Vec::with_capacity(records.len());
+                let mut copr_finished = Vec::new();
+                for record in records {
+                    if let Some(id) = record.message_id() {
+                        // A redelivery after a crash, or a republished message: already counted.
+                        if seen.get(id.as_bytes())?.is_some() {
+                            counts.add(DUPLICATES, 1)?;
+                            dispositions.push(Disposition::Duplicate);
+                            continue;
                         }
-                        if let Some(observed) = copr {
-                            copr_finished.extend(super::copr::record_observation(
-                                copr_builds,
-                                &mut counts,
-                                observed,
+                    }
+                    match record {
+                        Record::Event {
+                            message_id,
+                            topic,
+                            sent_at,
+                            kind,
+                            summary,
+                            work,
+                            copr,
+                        } => {
+                            if let (Some(work), Some(key)) = (work, inbox_keys.next()) {
+                                inbox.insert(&key.to_be_bytes(), work.as_slice())?;
+                            }
+                            if let Some(observed) = copr {
+                                copr_finished.extend(super::copr::record_observation(
+                                    copr_builds,
+                                    &mut counts,
+                                    observed,
+                                    received_at,
+                                )?);
+                            }
+                            seen.insert(
+                                message_id.as_bytes(),
+                                &seen_value(received_at, OUTCOME_RECORDED),
+                            )?;
+                            counts.add(RECEIVED, 1)?;
+                            let seq = counts.add(&format!("{TOPIC_PREFIX}{topic}"), 1)?;
+                            let event = RecentEvent {
+                                seq,
+                                message_id: message_id.clone(),
+                                topic: topic.clone(),
+                                kind: kind.clone(),
+                                sent_at: sent_at.clone(),
                                 received_at,
-                            )?);
+                                summary: summary.clone(),
+                            };
+                            let encoded = serde_json::to_vec(&event).map_err(|e| {
+                                Abort::Abort(StoreError::Corrupt {
+                                    dir: self.dir.clone(),
+                                    what: format!("cannot encode event: {e}"),
+                                })
+                            })?;
+                            recent.insert(recent_key(topic, seq % RECENT_PER_TOPIC), encoded)?;
+                            dispositions.push(Disposition::Recorded);
                         }
-                        seen.insert(
-                            message_id.as_bytes(),
-                            &seen_value(received_at, OUTCOME_RECORDED),
-                        )?;
-                        counts.add(RECEIVED, 1)?;
-                        let seq = counts.add(&format!("{TOPIC_PREFIX}{topic}"), 1)?;
-                        let event = RecentEvent {
-                            seq,
-                            message_id: message_id.clone(),
-                            topic: topic.clone(),
-                            kind: kind.clone(),
-                            sent_at: sent_at.clone(),
-                            received_at,
-                            summary: summary.clone(),
-                        };
-                        let encoded = serde_json::to_vec(&event).map_err(|e| {
-                            Abort::Abort(StoreError::Corrupt {
-                                dir: self.dir.clone(),
-                                what: format!("cannot encode event: {e}"),
-                            })
-                        })?;
-                        recent.insert(recent_key(topic, seq % RECENT_PER_TOPIC), encoded)?;
-                        dispositions.push(Disposition::Recorded);
-                    }
-                    Record::Rejected {
-                        message_id, reason, ..
-                    } => {
-                        if let Some(id) = message_id {
-                            seen.insert(id.as_bytes(), &seen_value(received_at, OUTCOME_REJECTED))?;
+                        Record::Rejected {
+                            message_id, reason, ..
+                        } => {
+                            if let Some(id) = message_id {
+                                seen.insert(
+                                    id.as_bytes(),
+                                    &seen_value(received_at, OUTCOME_REJECTED),
+                                )?;
+                            }
+                            counts.add(REJECTED, 1)?;
+                            counts.add(&format!("{REASON_PREFIX}{reason}"), 1)?;
+                            dispositions.push(Disposition::Rejected);
                         }
-                        counts.add(REJECTED, 1)?;
-                        counts.add(&format!("{REASON_PREFIX}{reason}"), 1)?;
-                        dispositions.push(Disposition::Rejected);
                     }
                 }
-            }
-            counts.write()?;
-            Ok(Committed {
-                dispositions,
-                copr_finished,
-            })
-        });
+                counts.write()?;
+                Ok(Committed {
+                    dispositions,
+                    copr_finished,
+                })
+            },
+        );
         unwrap_tx(result)
     }
 
