@@ -4,8 +4,8 @@
 //! over an [`Inputs`] value holding the file lists and the environment snapshot, so tests can build any
 //! combination without touching the real process.
 
-mod credentials;
 mod copr;
+mod credentials;
 mod fragment;
 mod http;
 mod load;

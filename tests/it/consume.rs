@@ -6,8 +6,8 @@ use crate::support::amqp::{
 };
 use crate::support::broker::shared;
 use crate::support::daemon::{Instance, bound_by_default, deliverable_fixtures, received, runtime};
-use fedflow::journal;
 use fedflow::config::COPR_TOPICS;
+use fedflow::journal;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
