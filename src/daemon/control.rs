@@ -15,8 +15,6 @@ use tracing::{debug, warn};
 
 pub const SOCKET_NAME: &str = "control.sock";
 const REQUEST_LIMIT: u64 = 256;
-/// `fedflow pipelines` shows the newest pipelines; older ones stay in the store until purged.
-const PIPELINES_LIMIT: usize = 5000;
 /// `fedflow copr` shows the newest builds; older ones stay in the store until purged.
 const COPR_BUILDS_LIMIT: usize = 1000;
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
