@@ -86,17 +86,21 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` turns true, then finishes the requests in flight.
+/// Serves until `shutdown` turns true, then finishes the requests in flight. The page is an observer: if
+/// serving ever fails, the daemon goes on without it and says so.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<HttpState>,
     mut shutdown: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+) {
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|stop| *stop).await;
         })
-        .await
+        .await;
+    if let Err(error) = served {
+        tracing::error!(%error, "the status page stopped serving");
+    }
 }
 
 /// Read-only: a path nobody serves is 404 for a read and 405 for anything else.

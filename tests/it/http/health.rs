@@ -64,3 +64,46 @@ fn a_taken_http_port_stops_the_start_and_names_the_address_and_key() {
     );
     drop(taken);
 }
+
+#[test]
+fn an_empty_listen_address_turns_the_status_page_off() {
+    let instance = Instance::new("url = \"amqp://127.0.0.1:1/%2F\"", &unique_prefix());
+    let mut daemon = instance.start_with(|command| {
+        command.env("FEDFLOW_HTTP__LISTEN", "");
+    });
+    let status = instance.wait_status("the daemon to answer", Duration::from_secs(30), |s| {
+        s["daemon"]["running"] == true
+    });
+    assert!(status.get("http").is_none(), "{status:#}");
+    assert!(!instance.log().contains("status page listening"));
+    let (code, _) = daemon.stop();
+    assert!(code.success(), "{code:?}");
+}
+
+#[test]
+fn check_config_prints_the_listen_address_and_names_a_bad_one() {
+    let instance = Instance::new("url = \"amqp://127.0.0.1/%2F\"", "p");
+    let output = instance
+        .command(&["check-config"])
+        .output()
+        .expect("check-config");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("[http]\nlisten = \"127.0.0.1:0\""),
+        "{stdout}"
+    );
+
+    let output = instance
+        .command(&["check-config"])
+        .env("FEDFLOW_HTTP__LISTEN", "localhost:9465")
+        .output()
+        .expect("check-config");
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("key `http.listen` (from environment variable FEDFLOW_HTTP__LISTEN)")
+            && stderr.contains("\"localhost:9465\""),
+        "{stderr}"
+    );
+}
