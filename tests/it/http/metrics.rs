@@ -107,13 +107,18 @@ fn metrics_parse_and_their_series_follow_messages_pipelines_and_koji_calls() {
     );
 
     assert_eq!(
-        value(&before, "fedflow_bodhi_calls_total{method=\"GET /releases/\",outcome=\"ok\"}"),
+        value(
+            &before,
+            "fedflow_bodhi_calls_total{method=\"GET /releases/\",outcome=\"ok\"}"
+        ),
         1.0,
         "the policy read Bodhi's releases once (then from the cache)"
     );
     assert!(
-        value(&before, "fedflow_bodhi_call_duration_seconds_count{method=\"GET /releases/\"}")
-            >= 1.0
+        value(
+            &before,
+            "fedflow_bodhi_call_duration_seconds_count{method=\"GET /releases/\"}"
+        ) >= 1.0
     );
 
     // A second push builds; the first one again is a duplicate.
