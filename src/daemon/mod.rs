@@ -52,17 +52,6 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
     );
 
     let metrics = Arc::new(Metrics::new());
-    let http_listener = match settings.http.listen {
-        Some(address) => {
-            let listener = http::bind(address).await?;
-            let bound = listener.local_addr().context("reading the HTTP address")?;
-            live.set_http_address(bound);
-            info!(address = %bound, "status page listening");
-            Some(listener)
-        }
-        None => None,
-    };
-
     let remotes = Remotes::from_settings(&settings, &metrics)?;
     let (settings_tx, settings_rx) = watch::channel(Arc::new(settings));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -73,19 +62,14 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
         live.clone(),
         work_ready.clone(),
     ));
-    let http_task = http_listener.map(|listener| {
-        let state = HttpState::new(
-            store.clone(),
-            live.clone(),
-            settings_tx.subscribe(),
-            metrics.clone(),
-        );
-        tokio::spawn(http::serve(
-            listener,
-            Arc::new(state),
-            shutdown_tx.subscribe(),
-        ))
-    });
+    let http_state = HttpState::new(
+        store.clone(),
+        live.clone(),
+        settings_tx.subscribe(),
+        metrics.clone(),
+    );
+    let http_settings = settings_tx.borrow().http.clone();
+    let http_server = http::start(&http_settings, http_state, &shutdown_tx).await?;
     let bus = Bus {
         store: store.clone(),
         live: live.clone(),
@@ -192,14 +176,8 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
         engine_task.abort();
     }
     control_task.abort();
-    if let Some(mut task) = http_task {
-        // Requests in flight finish (they only read); a client that keeps a connection open is cut off.
-        if tokio::time::timeout(Duration::from_secs(1), &mut task)
-            .await
-            .is_err()
-        {
-            task.abort();
-        }
+    if let Some(server) = http_server {
+        server.stopped().await;
     }
     let _ = std::fs::remove_file(&socket);
     store.flush().await.context("flushing the store")?;

@@ -11,4 +11,4 @@ mod metrics;
 mod pages;
 mod server;
 
-pub use server::{HttpState, bind, router, serve};
+pub use server::{HttpState, Running, start};

@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::{api, health, metrics, pages};
-use crate::config::Settings;
+use crate::config::{HttpSettings, Settings};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::pipeline::view::{self, Filter};
@@ -17,6 +17,7 @@ use prometheus_client::registry::Registry;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -65,14 +66,56 @@ impl HttpState {
     }
 }
 
-/// Binds the listener now, so that a taken port or a foreign address fails the daemon's start.
-pub async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(address)
-        .await
-        .with_context(|| format!("cannot listen on {address} (http.listen); set another address, or \"\" to turn the status page off"))
+/// A running server (see [`start`]).
+pub struct Running {
+    task: tokio::task::JoinHandle<()>,
 }
 
-pub fn router(state: Arc<HttpState>) -> Router {
+/// How long requests in flight may take to finish once the daemon stops; they only read.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
+impl Running {
+    /// Waits for the server to finish after the daemon's shutdown signal; a client that keeps a connection
+    /// open past the grace period is cut off.
+    pub async fn stopped(mut self) {
+        if tokio::time::timeout(STOP_GRACE, &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+/// Binds `settings.listen` (a taken port or a foreign address fails the daemon's start), records the bound
+/// address in the live status, and serves until `shutdown` turns true. `None` when the page is turned off.
+pub async fn start(
+    settings: &HttpSettings,
+    state: HttpState,
+    shutdown: &watch::Sender<bool>,
+) -> anyhow::Result<Option<Running>> {
+    let Some(address) = settings.listen else {
+        return Ok(None);
+    };
+    let listener = bind(address).await?;
+    let bound = listener
+        .local_addr()
+        .context("reading the HTTP server's address")?;
+    state.live.set_http_address(bound);
+    tracing::info!(address = %bound, "status page listening");
+    let task = tokio::spawn(serve(listener, Arc::new(state), shutdown.subscribe()));
+    Ok(Some(Running { task }))
+}
+
+async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).await.with_context(|| {
+        format!(
+            "cannot listen on {address} (http.listen); set another address, or \"\" to turn the status page off"
+        )
+    })
+}
+
+fn router(state: Arc<HttpState>) -> Router {
     Router::new()
         .route("/", get(pages::pipelines))
         .route("/pipelines/{id}", get(pages::pipeline))

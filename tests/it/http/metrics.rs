@@ -106,6 +106,21 @@ fn metrics_parse_and_their_series_follow_messages_pipelines_and_koji_calls() {
         "the search before the build is counted too: {before:#?}"
     );
 
+    assert_eq!(
+        value(
+            &before,
+            "fedflow_bodhi_calls_total{method=\"GET /releases/\",outcome=\"ok\"}"
+        ),
+        1.0,
+        "the policy read Bodhi's releases once (then from the cache)"
+    );
+    assert!(
+        value(
+            &before,
+            "fedflow_bodhi_call_duration_seconds_count{method=\"GET /releases/\"}"
+        ) >= 1.0
+    );
+
     // A second push builds; the first one again is a duplicate.
     let push = push_body("foo", "f43", &commit("foo-http-2"), PUSHER);
     let id = scene.env.publish("pagure.git.receive", &push);
