@@ -128,7 +128,10 @@ fn metrics_parse_and_their_series_follow_messages_pipelines_and_koji_calls() {
     let mut after = before.clone();
     let moved = poll_until(Duration::from_secs(60), || {
         after = parse(&client.get("/metrics").body);
-        after.get(builds_ok) == Some(&2.0) && after.contains_key(duplicates)
+        // The build call is counted when Koji answers, the pipeline's move to submitted is stored just after.
+        after.get(builds_ok) == Some(&2.0)
+            && after.contains_key(duplicates)
+            && after.get("fedflow_pipelines{state=\"submitted\"}") == Some(&2.0)
     });
     assert!(moved, "metrics did not follow: {after:#?}");
     assert_eq!(value(&after, recorded), 2.0);
