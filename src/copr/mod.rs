@@ -8,7 +8,7 @@ mod record;
 pub use record::{CoprBuildRecord, CoprObservation, Transition, apply, build_url};
 
 use crate::config::CoprSettings;
-use crate::message::Event;
+use crate::message::{self, Event};
 
 /// The observation a decoded message makes, if it is a Copr build message of a tracked project.
 pub fn observe(
@@ -29,16 +29,11 @@ pub fn observe(
         message_id: message_id.to_owned(),
         ended,
         build: build.clone(),
-        sent_at: sent_at.and_then(parse_sent_at),
+        sent_at: sent_at
+            .and_then(message::parse_sent_at)
+            .and_then(|time| u64::try_from(time.unix_timestamp()).ok()),
         build_url: build_url(&settings.url, &build.owner, &build.copr, build.build),
     })
-}
-
-/// fedora-messaging's `sent-at` (`2019-07-30T19:12:22+00:00`) as Unix seconds.
-fn parse_sent_at(text: &str) -> Option<u64> {
-    let parsed =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    u64::try_from(parsed.unix_timestamp()).ok()
 }
 
 /// Logs a chroot that finished as failed, once: the caller passes only records that finished in a

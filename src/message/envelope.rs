@@ -11,6 +11,11 @@ const SCHEMA_HEADER: &str = "fedora_messaging_schema";
 const SEVERITY_HEADER: &str = "fedora_messaging_severity";
 const SENT_AT_HEADER: &str = "sent-at";
 
+/// fedora-messaging's `sent-at` header (`2019-07-30T19:12:22+00:00`) as a time, `None` when it does not parse.
+pub fn parse_sent_at(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
 /// Everything about a message except its typed meaning.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {

@@ -188,9 +188,7 @@ impl Metrics {
     /// Records the lag of a message from its `sent-at` header (ISO 8601); a header that does not parse is
     /// ignored (the message itself was judged elsewhere).
     pub fn observe_sent_at(&self, sent_at: &str, now: std::time::SystemTime) {
-        let Ok(sent) =
-            time::OffsetDateTime::parse(sent_at, &time::format_description::well_known::Rfc3339)
-        else {
+        let Some(sent) = crate::message::parse_sent_at(sent_at) else {
             return;
         };
         let now = time::OffsetDateTime::from(now);

@@ -2,6 +2,7 @@
 //! steps (policy, submission, polling) as tasks — one at a time per pipeline, `koji.max_in_flight` Koji
 //! submissions at a time overall. Every state change is written before the next remote call.
 
+use super::policy::Policy;
 use super::work::{Work, is_watched};
 use super::{Pipeline, PushFacts, PushKey, follow, steps, unix_now, update_follow};
 use crate::bodhi::BodhiClient;
@@ -38,6 +39,18 @@ pub(super) struct Shared {
     pub submit_slots: Semaphore,
     /// Targets `getBuildTarget` confirmed since start.
     pub targets: Mutex<HashSet<String>>,
+}
+
+impl Shared {
+    /// The policy over this engine's store and clients, with the settings of the current step.
+    pub(super) fn policy<'a>(&'a self, settings: &'a Settings) -> Policy<'a> {
+        Policy {
+            settings,
+            store: &self.store,
+            distgit: &self.remotes.distgit,
+            bodhi: &self.remotes.bodhi,
+        }
+    }
 }
 
 pub struct Engine {

@@ -3,7 +3,7 @@
 //! leads to a second one. The steps after the build are in `update_steps`.
 
 use super::engine::{Shared, unix_now_ms};
-use super::policy::{Policy, Verdict};
+use super::policy::Verdict;
 use super::update_steps;
 use super::work::may_update;
 use super::{Pipeline, Stage, pipeline_event, unix_now};
@@ -119,12 +119,7 @@ async fn decide(
     settings: &Settings,
     pipeline: &Pipeline,
 ) -> Result<bool, StoreError> {
-    let policy = Policy {
-        settings,
-        store: &shared.store,
-        distgit: &shared.remotes.distgit,
-        bodhi: &shared.remotes.bodhi,
-    };
+    let policy = shared.policy(settings);
     match policy.decide(pipeline).await {
         Ok(Verdict::Skip(reason)) => {
             transition(shared, pipeline.id, |p| p.skip(reason.clone(), unix_now()))?;

@@ -4,7 +4,7 @@ use super::*;
 use crate::store::{Created, Store};
 use tempfile::TempDir;
 
-const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+pub(super) const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 fn key() -> PushKey {
     PushKey {
@@ -14,7 +14,8 @@ fn key() -> PushKey {
     }
 }
 
-fn pipeline(id: u64) -> Pipeline {
+/// A pipeline just received from a push of foo to f43; the update tests build on it too.
+pub(super) fn pipeline(id: u64) -> Pipeline {
     Pipeline::new(
         id,
         key(),

@@ -4,7 +4,6 @@
 //! automatic update for releases it does not compose.
 
 use super::engine::Shared;
-use super::policy::Policy;
 use super::steps::{defer_or_fail, transition};
 use super::update_policy;
 use super::{Pipeline, Stage, UpdateOrigin, UpdatePlan, pipeline_event, unix_now};
@@ -25,12 +24,7 @@ pub(super) async fn decide(
     settings: &Settings,
     pipeline: &Pipeline,
 ) -> Result<bool, StoreError> {
-    let policy = Policy {
-        settings,
-        store: &shared.store,
-        distgit: &shared.remotes.distgit,
-        bodhi: &shared.remotes.bodhi,
-    };
+    let policy = shared.policy(settings);
     let decision = match update_policy::plan(&policy, pipeline).await {
         Ok(decision) => decision,
         Err(e) if e.is_transient() => {

@@ -6,26 +6,10 @@ use crate::config::BodhiUpdateRule;
 use crate::store::Store;
 use tempfile::TempDir;
 
-const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 const NVR: &str = "foo-1.0-1.fc43";
 
 fn built(id: u64) -> Pipeline {
-    let key = PushKey {
-        package: "foo".to_owned(),
-        branch: "f43".to_owned(),
-        commit: COMMIT.to_owned(),
-    };
-    let source = format!("git+https://src.fedoraproject.org/rpms/foo.git#{COMMIT}");
-    let mut p = Pipeline::new(
-        id,
-        key,
-        source,
-        "alice".to_owned(),
-        None,
-        "m".to_owned(),
-        PushFacts::default(),
-        100,
-    );
+    let mut p = super::tests::pipeline(id);
     p.decide_build(
         "f43-candidate".to_owned(),
         false,
@@ -185,21 +169,8 @@ fn a_failed_update_is_retried_from_the_decision_and_attention_from_the_check() {
 
 #[test]
 fn a_skipped_push_adopts_a_build_someone_else_made() {
-    let key = PushKey {
-        package: "foo".to_owned(),
-        branch: "f43".to_owned(),
-        commit: COMMIT.to_owned(),
-    };
-    let mut p = Pipeline::new(
-        3,
-        key,
-        "src".to_owned(),
-        "bob".to_owned(),
-        None,
-        "m".to_owned(),
-        PushFacts::default(),
-        100,
-    );
+    let mut p = super::tests::pipeline(3);
+    p.agent = "bob".to_owned();
     p.skip(
         "pushed by bob, who is not in allowed_committers".to_owned(),
         101,
