@@ -2,8 +2,9 @@
 //! kept, and the bus topics tracking needs.
 
 use super::fragment::CoprFragment;
+use super::settings::as_days;
 use super::workflow::{Checked, glob_matches, http_url, rejected};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use std::time::Duration;
 
 pub const DEFAULT_COPR_URL: &str = "https://copr.fedorainfracloud.org";
@@ -106,10 +107,6 @@ fn check_pattern(pattern: &str) -> Result<(), &'static str> {
         );
     }
     Ok(())
-}
-
-fn as_days<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_u64(value.as_secs() / 86_400)
 }
 
 #[cfg(test)]

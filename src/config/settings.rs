@@ -149,6 +149,6 @@ fn as_seconds<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S
     serializer.serialize_u64(value.as_secs())
 }
 
-fn as_days<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+pub(super) fn as_days<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_u64(value.as_secs() / 86_400)
 }

@@ -4,10 +4,11 @@
 //! newest builds first (Copr's build ids only grow). They are written inside the message batch's
 //! transaction ([`Store::commit`]); counters live in the shared counters tree under `copr/`.
 
-use super::messages::{CounterDeltas, now_secs, read_u64};
+use super::messages::{CounterDeltas, read_u64};
 use super::pipelines::{decode, encode};
 use super::{Store, StoreError, purge_where};
 use crate::copr::{self, CoprBuildRecord, CoprObservation, Transition};
+use crate::status::unix_now;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -106,7 +107,7 @@ impl Store {
 
     /// Forgets build chroot records unchanged for `keep`; returns how many were removed.
     pub fn purge_copr_builds(&self, keep: Duration) -> Result<usize, StoreError> {
-        self.purge_copr_builds_before(now_secs().saturating_sub(keep.as_secs()))
+        self.purge_copr_builds_before(unix_now().saturating_sub(keep.as_secs()))
     }
 
     /// Forgets build chroot records last changed before `cutoff` (Unix seconds).

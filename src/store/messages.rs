@@ -5,11 +5,12 @@
 
 use super::{RECENT_PER_TOPIC, Store, StoreError, purge_where, unwrap_tx};
 use crate::copr::{CoprBuildRecord, CoprObservation};
+use crate::status::unix_now;
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const RECEIVED: &str = "received";
 const DUPLICATES: &str = "duplicates";
@@ -91,12 +92,6 @@ pub struct RecentEvent {
     pub summary: String,
 }
 
-pub(super) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 pub(super) fn read_u64(raw: Option<sled::IVec>) -> u64 {
     raw.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
         .map_or(0, u64::from_be_bytes)
@@ -159,7 +154,7 @@ impl Store {
 
     /// [`Store::commit_batch`], also saying which Copr build chroots finished.
     pub fn commit(&self, records: &[Record]) -> Result<Committed, StoreError> {
-        let received_at = now_secs();
+        let received_at = unix_now();
         // Inbox keys are taken up front: sled's id generator is not part of the transaction.
         let mut inbox_keys = Vec::new();
         for record in records {
@@ -300,7 +295,7 @@ impl Store {
 
     /// Forgets message ids older than `retention`; returns how many were removed.
     pub fn purge_expired(&self, retention: Duration) -> Result<usize, StoreError> {
-        self.purge_received_before(now_secs().saturating_sub(retention.as_secs()))
+        self.purge_received_before(unix_now().saturating_sub(retention.as_secs()))
     }
 
     /// Forgets message ids received before `cutoff` (Unix seconds).

@@ -227,7 +227,7 @@ impl Store {
     /// Writes a marker and flushes it: the store still accepts durable writes (a full disk, a file system
     /// remounted read-only or a dying sled fail here).
     pub async fn probe_write(&self) -> Result<(), StoreError> {
-        let now = messages::now_secs();
+        let now = crate::status::unix_now();
         self.meta.insert(HEALTH_PROBE_KEY, &now.to_be_bytes())?;
         self.flush().await
     }

@@ -6,9 +6,9 @@
 //! Pipelines are kept as JSON under their id, with indexes by push key, by Koji task, by (source, target),
 //! by Koji build id and NVR, and a set of the ones still active.
 
-use super::messages::now_secs;
 use super::{Store, StoreError, unwrap_tx};
 use crate::pipeline::{Pipeline, PushKey, Stage};
+use crate::status::unix_now;
 use serde::{Serialize, de::DeserializeOwned};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
@@ -295,7 +295,7 @@ impl Store {
     }
 
     pub fn cache(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        let mut raw = now_secs().to_be_bytes().to_vec();
+        let mut raw = unix_now().to_be_bytes().to_vec();
         raw.extend_from_slice(value);
         self.cache.insert(key.as_bytes(), raw)?;
         Ok(())
