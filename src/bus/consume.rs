@@ -5,7 +5,7 @@ use super::session::{self, Session};
 use super::{Bus, BusError, SessionEnd};
 use crate::config::Settings;
 use crate::copr;
-use crate::message::{self, incoming_from_delivery};
+use crate::message::{self, Incoming, incoming_from_delivery};
 use crate::metrics::{MessageOutcome, Metrics};
 use crate::pipeline;
 use crate::status::LiveStatus;
@@ -123,19 +123,21 @@ async fn apply_runtime_settings(
 
 /// What to tell the broker about one delivery once the batch is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Settle {
+pub(super) enum Settle {
     Ack,
     Reject,
 }
 
-fn record_for(
-    delivery: &Delivery,
+/// What the store records for one message as it arrived (from a delivery, or a replayed file), and what
+/// to tell the broker about it.
+pub(super) fn record_of(
+    incoming: Incoming<'_>,
     store: &Store,
     settings: &Settings,
 ) -> Result<(Record, Settle), BusError> {
     let topic_prefix = settings.bus.topic_prefix.as_str();
-    let incoming = incoming_from_delivery(delivery);
     let message_id = incoming.message_id;
+    let routing_key = incoming.routing_key;
     let limit = usize::try_from(settings.bus.max_body_bytes).unwrap_or(usize::MAX);
     let record = match message::decode(incoming, topic_prefix, limit) {
         Ok(decoded) => {
@@ -159,12 +161,10 @@ fn record_for(
             (record, Settle::Ack)
         }
         Err(error) => {
-            let topic = delivery
-                .routing_key
-                .as_str()
+            let topic = routing_key
                 .strip_prefix(topic_prefix)
                 .and_then(|t| t.strip_prefix('.'))
-                .unwrap_or(delivery.routing_key.as_str())
+                .unwrap_or(routing_key)
                 .to_owned();
             warn!(
                 message_id = crate::journal::MESSAGE_REJECTED,
@@ -203,7 +203,7 @@ pub async fn process_batch(
     let mut settles = Vec::with_capacity(batch.len());
     let mut work_queued = 0;
     for delivery in batch {
-        let (record, settle) = record_for(delivery, store, settings)?;
+        let (record, settle) = record_of(incoming_from_delivery(delivery), store, settings)?;
         if matches!(record, Record::Event { work: Some(_), .. }) {
             work_queued += 1;
         }

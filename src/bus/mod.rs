@@ -3,6 +3,7 @@
 
 mod backoff;
 mod consume;
+pub mod replay;
 mod session;
 
 pub use backoff::{Backoff, jittered};

@@ -106,6 +106,7 @@ mod tests {
             build_url: format!(
                 "https://copr.fedorainfracloud.org/coprs/g/python/python3.8/build/{build_id}/"
             ),
+            results_url: None,
         }
     }
 

@@ -1,8 +1,10 @@
 //! The command line: argument parsing and one function per subcommand.
 
 mod assets;
+mod check;
 mod copr;
 mod pipelines;
+mod replay;
 
 use crate::config::{self, Inputs, Settings};
 use crate::daemon::{self, control};
@@ -82,10 +84,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Feed messages from a file in fedora-messaging's serialized format (one JSON object per line, as
+    /// `fedora-messaging record` writes) through the same path as the bus; ids already stored are
+    /// duplicates. Exits non-zero when a line is not such a message.
+    Replay {
+        /// The file to replay.
+        file: PathBuf,
+        /// Print the report as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Send a failed or canceled pipeline back through the policy and Koji.
     Retry {
         /// The pipeline's id, as `fedflow pipelines` shows it.
         id: u64,
+        /// Print the requeued pipeline as JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Write the man pages and shell completions into DIR (for packaging).
     #[command(hide = true)]
@@ -149,7 +164,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(daemon::run(inputs, settings, log))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::CheckConfig => check_config(&inputs),
+        Command::CheckConfig => check::check_config(&inputs),
         Command::GenerateAssets { dir } => {
             for path in assets::generate(&dir)? {
                 println!("{path}");
@@ -195,15 +210,33 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Retry { id } => {
+        Command::Replay { file, json } => {
+            let settings = config::load(&inputs).context("loading the configuration")?;
+            let (report, by) = runtime()?.block_on(replay::replay(&settings, &file))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", replay::render(&report, by));
+            }
+            Ok(if report.unreadable == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Retry { id, json } => {
             let settings = config::load(&inputs).context("loading the configuration")?;
             let pipeline = runtime()?
                 .block_on(pipelines::retry(&settings, id))
                 .with_context(|| format!("retrying pipeline {id}"))?;
-            println!(
-                "pipeline {} ({}) is queued again",
-                pipeline.id, pipeline.key
-            );
+            if json {
+                println!("{}", serde_json::to_string_pretty(&pipeline)?);
+            } else {
+                println!(
+                    "pipeline {} ({}) is queued again",
+                    pipeline.id, pipeline.key
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { json } => {
@@ -217,61 +250,6 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn check_config(inputs: &Inputs) -> anyhow::Result<ExitCode> {
-    let settings = config::load(inputs).context("invalid configuration")?;
-    let problems = credential_problems(&settings);
-    // Paths are shown, never the contents of the files they name; the URL's password is masked.
-    print!(
-        "{}",
-        toml::to_string(&settings).context("rendering the settings")?
-    );
-    if problems.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    for problem in &problems {
-        eprintln!("error: {problem}");
-    }
-    Ok(ExitCode::FAILURE)
-}
-
-/// Credential files that are missing or unreadable: the bus's (only with `amqps://`, where they are used)
-/// Koji's (for the configured login) and Bodhi's token file.
-fn credential_problems(settings: &Settings) -> Vec<String> {
-    let mut files: Vec<(&str, &std::path::PathBuf)> = Vec::new();
-    if settings.bus.url.is_tls() {
-        for (key, path) in [
-            ("bus.ca_file", &settings.bus.ca_file),
-            ("bus.cert_file", &settings.bus.cert_file),
-            ("bus.key_file", &settings.bus.key_file),
-        ] {
-            files.extend(path.as_ref().map(|p| (key, p)));
-        }
-    }
-    match &settings.koji.auth {
-        config::KojiAuthSettings::None => {}
-        config::KojiAuthSettings::Ssl {
-            cert_file,
-            key_file,
-        } => {
-            files.push(("koji.cert_file", cert_file));
-            files.push(("koji.key_file", key_file));
-        }
-        config::KojiAuthSettings::Kerberos { keytab, .. } => files.push(("koji.keytab", keytab)),
-    }
-    files.extend(settings.koji.ca_file.as_ref().map(|p| ("koji.ca_file", p)));
-    if let config::BodhiAuthSettings::RefreshToken { token_file } = &settings.bodhi.auth {
-        files.push(("bodhi.token_file", token_file));
-    }
-    files
-        .into_iter()
-        .filter_map(|(key, path)| {
-            std::fs::File::open(path)
-                .err()
-                .map(|e| format!("{key}: cannot read {}: {e}", path.display()))
-        })
-        .collect()
 }
 
 async fn status_report(settings: &Settings) -> anyhow::Result<StatusReport> {

@@ -43,9 +43,14 @@ pub(super) fn with_store<T>(
     settings: &Settings,
     read: impl FnOnce(&Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    read(&open_store(settings)?)
+}
+
+/// The store, for a command that found no daemon to ask.
+pub(super) fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let dir = &settings.state.dir;
     match Store::open_waiting(dir, PATIENCE) {
-        Ok(store) => read(&store),
+        Ok(store) => Ok(store),
         Err(e @ StoreError::Locked { .. }) => Err(anyhow::Error::new(e).context(format!(
             "a daemon holds the store but does not answer on {}",
             control::socket_path(dir).display()

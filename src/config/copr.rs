@@ -8,6 +8,8 @@ use serde::Serialize;
 use std::time::Duration;
 
 pub const DEFAULT_COPR_URL: &str = "https://copr.fedorainfracloud.org";
+/// Where Copr's backend publishes build results and logs.
+pub const DEFAULT_COPR_RESULTS_URL: &str = "https://download.copr.fedorainfracloud.org/results";
 /// The topics Copr tracking consumes; bound only while some project is tracked.
 pub const COPR_TOPICS: &[&str] = &["copr.build.start", "copr.build.end"];
 
@@ -17,6 +19,8 @@ pub struct CoprSettings {
     pub projects: Vec<String>,
     /// Copr's web frontend, the base of build page links.
     pub url: String,
+    /// Copr's backend results, the base of result directory (log) links.
+    pub results_url: String,
     /// Build records untouched this long are purged.
     #[serde(rename = "keep_days", serialize_with = "as_days")]
     pub keep: Duration,
@@ -62,6 +66,11 @@ pub fn topics_for(copr: &CoprSettings, mut topics: Vec<String>) -> Vec<String> {
 
 pub(super) fn copr(fragment: CoprFragment) -> Checked<CoprSettings> {
     let url = http_url("copr.url", fragment.url, DEFAULT_COPR_URL)?;
+    let results_url = http_url(
+        "copr.results_url",
+        fragment.results_url,
+        DEFAULT_COPR_RESULTS_URL,
+    )?;
     let mut projects: Vec<String> = Vec::new();
     for (index, raw) in fragment.projects.unwrap_or_default().iter().enumerate() {
         let pattern = raw.trim();
@@ -85,6 +94,7 @@ pub(super) fn copr(fragment: CoprFragment) -> Checked<CoprSettings> {
     Ok(CoprSettings {
         projects,
         url,
+        results_url,
         keep: Duration::from_secs(u64::from(keep_days) * 86_400),
     })
 }
@@ -133,6 +143,7 @@ mod tests {
         let settings = settings(&[]);
         assert!(!settings.is_tracking());
         assert_eq!(settings.url, DEFAULT_COPR_URL);
+        assert_eq!(settings.results_url, DEFAULT_COPR_RESULTS_URL);
         assert_eq!(settings.keep.as_secs(), 30 * 86_400);
     }
 
@@ -215,7 +226,7 @@ mod tests {
         let printed = toml::to_string(&settings).expect("render");
         assert!(
             printed.contains(
-                "[copr]\nprojects = [\"@python/*\"]\nurl = \"https://copr.fedorainfracloud.org\"\nkeep_days = 3\n"
+                "[copr]\nprojects = [\"@python/*\"]\nurl = \"https://copr.fedorainfracloud.org\"\nresults_url = \"https://download.copr.fedorainfracloud.org/results\"\nkeep_days = 3\n"
             ),
             "{printed}"
         );

@@ -106,6 +106,7 @@ pub struct ReconcileFragment {
 pub struct CoprFragment {
     pub projects: Option<Vec<String>>,
     pub url: Option<String>,
+    pub results_url: Option<String>,
     pub keep_days: Option<u32>,
 }
 

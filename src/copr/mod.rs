@@ -5,7 +5,9 @@
 
 mod record;
 
-pub use record::{CoprBuildRecord, CoprObservation, Transition, apply, build_url};
+pub use record::{
+    CoprBuildRecord, CoprObservation, SRPM_CHROOT, Transition, apply, build_url, results_url,
+};
 
 use crate::config::CoprSettings;
 use crate::message::{self, Event};
@@ -33,6 +35,14 @@ pub fn observe(
             .and_then(message::parse_sent_at)
             .and_then(|time| u64::try_from(time.unix_timestamp()).ok()),
         build_url: build_url(&settings.url, &build.owner, &build.copr, build.build),
+        results_url: results_url(
+            &settings.results_url,
+            &build.owner,
+            &build.copr,
+            &build.chroot,
+            build.build,
+            build.pkg.as_deref(),
+        ),
     })
 }
 

@@ -19,13 +19,11 @@ pub struct CoprObservation {
     /// The message's `sent-at`, Unix seconds; `None` when missing or unreadable.
     pub sent_at: Option<u64>,
     pub build_url: String,
+    /// The chroot's result directory, when the message says enough to name it (see [`results_url`]).
+    pub results_url: Option<String>,
 }
 
 /// A build chroot as fedflow knows it.
-///
-/// Only the build page is linked: a chroot's result directory lives on Copr's backend under the build's
-/// *directory* (`project:pr:N` for pull-request builds) and a `result_dir` Copr keeps in its database;
-/// neither is in the message, so a results or log URL formed from it would be a guess.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CoprBuildRecord {
     /// `owner/project`; the owner is `@group` for group projects.
@@ -46,6 +44,10 @@ pub struct CoprBuildRecord {
     /// When fedflow last changed this record (Unix seconds); retention counts from here.
     pub updated_at: u64,
     pub build_url: String,
+    /// The chroot's result directory with its logs; `None` until a message names the package (records
+    /// stored before fedflow linked results have none either).
+    #[serde(default)]
+    pub results_url: Option<String>,
 }
 
 impl CoprBuildRecord {
@@ -108,6 +110,7 @@ pub fn apply(
             end_message_id: None,
             updated_at: now,
             build_url: observed.build_url.clone(),
+            results_url: None,
         },
     };
     let already = if observed.ended {
@@ -121,6 +124,7 @@ pub fn apply(
     // What a message knows of the package is kept; a message that does not know it clears nothing.
     record.package = build.pkg.clone().or(record.package);
     record.version = build.version.clone().or(record.version);
+    record.results_url = observed.results_url.clone().or(record.results_url);
     record.updated_at = now;
     if observed.ended {
         record.status = status;
@@ -147,3 +151,28 @@ pub fn build_url(copr_url: &str, owner: &str, project: &str, build_id: i64) -> S
         None => format!("{base}/coprs/{owner}/{project}/build/{build_id}/"),
     }
 }
+
+/// A chroot's result directory on Copr's backend, where its logs are (`builder-live.log.gz`):
+/// `{results}/{owner}/{project}/{chroot}/{id:08}-{package}/`, and for the SRPM step
+/// `{results}/{owner}/{project}/srpm-builds/{id:08}/`, as Copr lays out a project's main directory. Group
+/// owners keep their `@`. `None` for a chroot whose package the message does not name.
+pub fn results_url(
+    results: &str,
+    owner: &str,
+    project: &str,
+    chroot: &str,
+    build_id: i64,
+    package: Option<&str>,
+) -> Option<String> {
+    let base = results.trim_end_matches('/');
+    if chroot == SRPM_CHROOT {
+        return Some(format!("{base}/{owner}/{project}/{chroot}/{build_id:08}/"));
+    }
+    let package = package.filter(|p| !p.is_empty())?;
+    Some(format!(
+        "{base}/{owner}/{project}/{chroot}/{build_id:08}-{package}/"
+    ))
+}
+
+/// The pseudo-chroot Copr reports for the SRPM step.
+pub const SRPM_CHROOT: &str = "srpm-builds";

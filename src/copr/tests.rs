@@ -165,6 +165,54 @@ fn build_pages_of_users_and_groups() {
 }
 
 #[test]
+fn result_directories_of_chroots_the_srpm_step_and_groups() {
+    assert_eq!(
+        observed(true, "e").results_url.as_deref(),
+        Some(
+            "https://download.copr.fedorainfracloud.org/results/packit/\
+             packit-service-hello-world-24/fedora-rawhide-x86_64/01044215-hello/"
+        )
+    );
+    assert_eq!(
+        results_url(
+            "https://be.example/results/",
+            "@python",
+            "python3.8",
+            SRPM_CHROOT,
+            945012,
+            None
+        )
+        .as_deref(),
+        Some("https://be.example/results/@python/python3.8/srpm-builds/00945012/")
+    );
+    // A chroot's directory is named after the package; without it there is nothing to link.
+    assert_eq!(
+        results_url(
+            "https://be.example/results",
+            "o",
+            "p",
+            "fedora-41-x86_64",
+            7,
+            None
+        ),
+        None
+    );
+
+    // An end that does not name the package keeps the link its start made.
+    let Transition::Changed(running) = apply(None, &observed(false, "s1"), 1) else {
+        panic!("start");
+    };
+    let mut end = observed(true, "e1");
+    end.build.pkg = None;
+    end.results_url = None;
+    let Transition::Finished(done) = apply(Some(running.clone()), &end, 2) else {
+        panic!("end");
+    };
+    assert_eq!(done.results_url, running.results_url);
+    assert!(done.results_url.is_some());
+}
+
+#[test]
 fn only_copr_build_messages_of_tracked_projects_are_observed() {
     let start = Event::CoprBuildStart(fixture_build(false));
     assert!(observe(&settings("packit/*"), "id", None, &start).is_some());

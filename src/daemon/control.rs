@@ -1,6 +1,8 @@
 //! The local control socket: while `fedflow run` holds the store, `fedflow status` asks it over a Unix
 //! socket in the state directory (owner-only) instead of opening the store itself.
 
+use crate::bus::replay;
+use crate::config::Settings;
 use crate::pipeline;
 use crate::status::{LiveStatus, StatusReport};
 use crate::store::Store;
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tracing::{debug, warn};
 
 pub const SOCKET_NAME: &str = "control.sock";
@@ -35,14 +37,19 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// What the requests act on: the daemon's store, live status and settings, and the engine's wake-up.
+pub struct Control {
+    pub store: Arc<Store>,
+    pub live: Arc<LiveStatus>,
+    pub settings: watch::Receiver<Arc<Settings>>,
+    pub work_ready: Arc<Notify>,
+}
+
 /// Answers requests until the task is dropped. One request per connection, one line: `status`, `pipelines`,
-/// `copr [owner/project]` or `retry <id>`; one JSON reply (`{"error": ...}` on failure).
-pub async fn serve(
-    listener: UnixListener,
-    store: Arc<Store>,
-    live: Arc<LiveStatus>,
-    work_ready: Arc<Notify>,
-) {
+/// `copr [owner/project]`, `retry <id>`, or `replay` followed by the lines to replay until the client
+/// closes its side; one JSON reply (`{"error": ...}` on failure).
+pub async fn serve(listener: UnixListener, control: Control) {
+    let control = Arc::new(control);
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -52,23 +59,22 @@ pub async fn serve(
                 continue;
             }
         };
-        let store = store.clone();
-        let live = live.clone();
-        let work_ready = work_ready.clone();
+        let control = control.clone();
         tokio::spawn(async move {
-            if let Err(e) = answer(stream, &store, &live, &work_ready).await {
+            if let Err(e) = answer(stream, &control).await {
                 debug!(error = %e, "control request failed");
             }
         });
     }
 }
 
-async fn answer(
-    stream: UnixStream,
-    store: &Store,
-    live: &LiveStatus,
-    work_ready: &Notify,
-) -> std::io::Result<()> {
+async fn answer(stream: UnixStream, control: &Control) -> std::io::Result<()> {
+    let Control {
+        store,
+        live,
+        work_ready,
+        ..
+    } = control;
     let (read, mut write) = stream.into_split();
     let mut request = String::new();
     let mut reader = BufReader::new(read.take(REQUEST_LIMIT));
@@ -106,6 +112,20 @@ async fn answer(
             },
             Err(_) => error(format!("not a pipeline id: {id:?}")),
         },
+        ("replay", "") => {
+            // The lines that follow are as long as a message may be; `replay` reads them bounded.
+            reader.get_mut().set_limit(u64::MAX);
+            let settings = control.settings.borrow().clone();
+            match replay::replay(&mut reader, store, &settings).await {
+                Ok(report) => {
+                    if report.work_queued > 0 {
+                        work_ready.notify_one();
+                    }
+                    serde_json::to_value(&report).map_err(std::io::Error::other)?
+                }
+                Err(e) => error(format!("{e:#}")),
+            }
+        }
         (other, _) => error(format!("unknown request {other:?}")),
     };
     let reply = reply.to_string();
@@ -122,22 +142,29 @@ pub async fn query_status(path: &Path) -> anyhow::Result<Option<StatusReport>> {
     }
 }
 
+/// Sends `lines` (a file in fedora-messaging's serialized format) to a running daemon to replay. `Ok(None)`
+/// means no daemon listens on `path`. The reply comes when the daemon has stored the last line, so there is
+/// no deadline: the connection ends if the daemon does.
+pub async fn replay(
+    path: &Path,
+    lines: &mut (impl tokio::io::AsyncRead + Unpin),
+) -> anyhow::Result<Option<replay::ReplayReport>> {
+    let Some(mut stream) = connect(path).await? else {
+        return Ok(None);
+    };
+    stream.write_all(b"replay\n").await?;
+    tokio::io::copy(lines, &mut stream).await?;
+    stream.shutdown().await?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await?;
+    Ok(Some(serde_json::from_value(answered(&reply)?)?))
+}
+
 /// Sends one request to a running daemon. `Ok(None)` means no daemon listens on `path`; an `error` reply
 /// becomes an error.
 pub async fn query(path: &Path, request: &str) -> anyhow::Result<Option<serde_json::Value>> {
-    let mut stream = match UnixStream::connect(path).await {
-        Ok(stream) => stream,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
-            ) =>
-        {
-            return Ok(None);
-        }
-        Err(e) => {
-            return Err(anyhow::Error::new(e).context(format!("connecting to {}", path.display())));
-        }
+    let Some(mut stream) = connect(path).await? else {
+        return Ok(None);
     };
     stream.write_all(format!("{request}\n").as_bytes()).await?;
     let mut reply = String::new();
@@ -149,9 +176,30 @@ pub async fn query(path: &Path, request: &str) -> anyhow::Result<Option<serde_js
                 path.display()
             )
         })??;
-    let value: serde_json::Value = serde_json::from_str(&reply)?;
+    Ok(Some(answered(&reply)?))
+}
+
+/// The daemon's socket, or `None` when no daemon listens on it.
+async fn connect(path: &Path) -> anyhow::Result<Option<UnixStream>> {
+    match UnixStream::connect(path).await {
+        Ok(stream) => Ok(Some(stream)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("connecting to {}", path.display()))),
+    }
+}
+
+/// A reply as JSON; an `error` reply becomes an error.
+fn answered(reply: &str) -> anyhow::Result<serde_json::Value> {
+    let value: serde_json::Value = serde_json::from_str(reply)?;
     if let Some(error) = value.get("error").and_then(|e| e.as_str()) {
         anyhow::bail!("the daemon answered with an error: {error}");
     }
-    Ok(Some(value))
+    Ok(value)
 }

@@ -58,9 +58,12 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
     let work_ready = Arc::new(tokio::sync::Notify::new());
     let control_task = tokio::spawn(control::serve(
         listener,
-        store.clone(),
-        live.clone(),
-        work_ready.clone(),
+        control::Control {
+            store: store.clone(),
+            live: live.clone(),
+            settings: settings_rx.clone(),
+            work_ready: work_ready.clone(),
+        },
     ));
     let http_state = HttpState::new(
         store.clone(),

@@ -134,13 +134,13 @@ pub async fn pipeline(
 }
 
 /// The header's word on the broker connection, and whether it is good news.
-fn bus_line(state: &HttpState) -> (String, bool) {
+pub(super) fn bus_line(state: &HttpState) -> (String, bool) {
     let bus = state.live.bus.borrow();
     (bus.describe(), bus.is_connected())
 }
 
 /// `42s`, `5m`, `3h`, `2d`: enough to see at a glance what is fresh and what is stuck.
-fn age(seconds: u64) -> String {
+pub(super) fn age(seconds: u64) -> String {
     match seconds {
         s if s < 60 => format!("{s}s"),
         s if s < 3600 => format!("{}m", s / 60),

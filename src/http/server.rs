@@ -2,7 +2,7 @@
 //! reads off the async threads, the pipeline query string).
 
 use super::error::ApiError;
-use super::{api, health, metrics, pages};
+use super::{api, copr, health, metrics, pages};
 use crate::config::{HttpSettings, Settings};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -122,7 +122,8 @@ fn router(state: Arc<HttpState>) -> Router {
         .route("/api/v1/status", get(api::status))
         .route("/api/v1/pipelines", get(api::pipelines))
         .route("/api/v1/pipelines/{id}", get(api::pipeline))
-        // Copr tracking (issue 5) adds its page (`/copr`) and `/api/v1/copr/builds` here.
+        .route("/copr", get(copr::page))
+        .route("/api/v1/copr/builds", get(copr::builds))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
         .fallback(unknown_route)

@@ -4,7 +4,8 @@
 //! Two kinds of values live here. Events are counted where they happen: messages per batch by the bus, calls
 //! by the Koji and Bodhi clients at their one call funnel ([`RemoteCalls`]). State — pipelines by state, the
 //! store's size, the connection — is read at scrape time from the same [`StatusReport`] `fedflow status`
-//! shows ([`Metrics::observe_report`]), so the consume path pays nothing for it.
+//! shows ([`Metrics::observe_report`]), and finished Copr builds from the store's own counts
+//! ([`Metrics::observe_copr_counts`]), so the consume path pays nothing for them.
 
 mod remote;
 
@@ -17,6 +18,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Labels of `fedflow_amqp_messages_total`. Topics are bounded by the bindings; outcomes by the store.
@@ -29,6 +31,14 @@ struct MessageLabels {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct StateLabels {
     state: String,
+}
+
+/// Labels of `fedflow_copr_builds_total`: tracked projects (bounded by `[copr] projects`) and Copr's status
+/// names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct CoprLabels {
+    project: String,
+    status: String,
 }
 
 /// What became of one delivery (the store's disposition), as the `outcome` label says it.
@@ -62,6 +72,7 @@ pub struct Metrics {
     pipelines_stored: Gauge,
     inbox: Gauge,
     store_size: Gauge,
+    copr_builds: Family<CoprLabels, Counter>,
     pub koji: RemoteCalls,
     pub bodhi: RemoteCalls,
 }
@@ -85,6 +96,7 @@ impl Metrics {
             pipelines_stored: Gauge::default(),
             inbox: Gauge::default(),
             store_size: Gauge::default(),
+            copr_builds: Family::default(),
             koji: RemoteCalls::default(),
             bodhi: RemoteCalls::default(),
         }
@@ -151,6 +163,11 @@ impl Metrics {
             Unit::Bytes,
             self.store_size.clone(),
         );
+        registry.register(
+            "copr_builds",
+            "Finished Copr chroot builds of tracked projects by project and status, as the store counts them",
+            self.copr_builds.clone(),
+        );
         self.koji.register(&mut registry, "koji", "the Koji hub");
         self.bodhi.register(&mut registry, "bodhi", "Bodhi");
         registry
@@ -216,6 +233,20 @@ impl Metrics {
         self.pipelines_stored.set(as_gauge(p.total));
         self.inbox.set(as_gauge(p.inbox));
         self.store_size.set(as_gauge(report.store.size_bytes));
+    }
+
+    /// Mirrors the store's counts of finished Copr chroot builds; called at each scrape. The counts live in
+    /// the store, so they survive restarts and only grow.
+    pub fn observe_copr_counts(&self, counts: &BTreeMap<(String, String), u64>) {
+        for ((project, status), count) in counts {
+            self.copr_builds
+                .get_or_create(&CoprLabels {
+                    project: project.clone(),
+                    status: status.clone(),
+                })
+                .inner()
+                .store(*count, Ordering::Relaxed);
+        }
     }
 
     fn set_pipelines(&self, state: &str, count: u64) {

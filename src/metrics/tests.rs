@@ -108,3 +108,25 @@ fn consume_lag_is_now_minus_sent_at_and_a_bad_header_changes_nothing() {
     metrics.observe_sent_at("yesterday", now);
     assert!(encoded(&metrics).contains("fedflow_amqp_consume_lag_seconds 90.0"));
 }
+
+#[test]
+fn copr_builds_mirror_the_stores_counts() {
+    let metrics = Metrics::new();
+    let counts = |n: u64| {
+        [
+            (("@python/python3.8".to_owned(), "failed".to_owned()), n),
+            (("packit/hello".to_owned(), "succeeded".to_owned()), 7),
+        ]
+        .into_iter()
+        .collect::<BTreeMap<_, _>>()
+    };
+    metrics.observe_copr_counts(&counts(1));
+    metrics.observe_copr_counts(&counts(2));
+    let text = encoded(&metrics);
+    for line in [
+        "fedflow_copr_builds_total{project=\"@python/python3.8\",status=\"failed\"} 2",
+        "fedflow_copr_builds_total{project=\"packit/hello\",status=\"succeeded\"} 7",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from:\n{text}");
+    }
+}

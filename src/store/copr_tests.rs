@@ -18,6 +18,7 @@ fn observation(id: &str, build_id: i64, chroot: &str, status: CoprStatus) -> Cop
         build: serde_json::from_value(build).expect("a copr build body"),
         sent_at: Some(1_000 + build_id as u64),
         build_url: format!("https://copr.example/build/{build_id}/"),
+        results_url: None,
     }
 }
 

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 /// The failed chroot among the fixtures: build 942697 of kbaig/test in fedora-29-x86_64.
 const FAILED_END_ID: &str = "b8396137-ca03-40fd-a394-152c1cb9abfa";
+/// `copr.results_url`'s default: the tests set only `copr.url`.
+const RESULTS: &str = "https://download.copr.fedorainfracloud.org/results";
 /// 2026-01-01T00:00:00+00:00, the fixtures' `sent-at`.
 const SENT_AT: u64 = 1_767_225_600;
 
@@ -167,6 +169,12 @@ fn tracked_builds_are_listed_a_failure_is_logged_once_and_duplicates_count_once(
         hello["build_url"],
         "https://copr.example/coprs/packit/packit-service-hello-world-24/build/1044215/"
     );
+    assert_eq!(
+        hello["results_url"],
+        format!(
+            "{RESULTS}/packit/packit-service-hello-world-24/fedora-rawhide-x86_64/01044215-hello/"
+        )
+    );
 
     // An end without its start, and the SRPM step, which does not know its package.
     let failed = &chroots[&(942697, "fedora-29-x86_64".to_owned())];
@@ -241,6 +249,8 @@ fn tracked_builds_are_listed_a_failure_is_logged_once_and_duplicates_count_once(
         FAILED_END_ID
     );
 
+    status_page_shows_the_builds(&instance);
+
     let (code, _) = daemon.stop();
     assert!(code.success(), "{code:?}");
     // With the daemon stopped, `fedflow copr` reads the store itself; the counts are in the store.
@@ -256,6 +266,76 @@ fn tracked_builds_are_listed_a_failure_is_logged_once_and_duplicates_count_once(
     .map(|((p, s), n)| ((p.to_owned(), s.to_owned()), n))
     .collect();
     assert_eq!(counts, expected);
+}
+
+/// The status page's Copr view, its JSON API (the same records `fedflow copr --json` prints) and the
+/// counts on `/metrics`, after the fixtures above.
+fn status_page_shows_the_builds(instance: &Instance) {
+    let client = crate::http::Client::of(instance);
+    let api = client.get("/api/v1/copr/builds");
+    assert_eq!(api.status, 200, "{}", api.body);
+    assert_eq!(api.json(), Value::Array(copr_json(instance, &[])));
+    let one = client
+        .get("/api/v1/copr/builds?project=kbaig%2Ftest")
+        .json();
+    assert_eq!(one.as_array().map(Vec::len), Some(1), "{one:#}");
+    assert_eq!(one[0]["build_id"], 942697);
+    assert_eq!(
+        client
+            .get("/api/v1/copr/builds?limit=1")
+            .json()
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "the newest build, the SRPM step of 3122876"
+    );
+    for bad in ["limit=0", "limit=many", "project=nope", "colour=red"] {
+        let reply = client.get(&format!("/api/v1/copr/builds?{bad}"));
+        assert_eq!(reply.status, 400, "{bad}: {}", reply.body);
+        assert_eq!(reply.json()["kind"], "bad_request", "{bad}");
+    }
+
+    let page = client.get("/copr");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
+    let html = &page.body;
+    for expected in [
+        "<section class=\"copr-project\" data-project=\"kbaig/test\">",
+        "<a href=\"/copr?project=kbaig%2Ftest\">kbaig/test</a>",
+        "finished chroots: failed 1",
+        "<a class=\"build\" href=\"https://copr.example/coprs/kbaig/test/build/942697/\">942697</a>",
+        "tkn-0.1.2-1.fc30",
+        "fedora-29-x86_64 <span class=\"state state-failed\">failed</span>",
+        &format!("href=\"{RESULTS}/kbaig/test/fedora-29-x86_64/00942697-tkn/\">logs</a>"),
+        &format!("href=\"{RESULTS}/packit/foo-bar-123/srpm-builds/03122876/\">logs</a>"),
+        "data-project=\"packit/packit-service-hello-world-24\"",
+    ] {
+        assert!(
+            html.contains(expected),
+            "{expected:?} missing from:\n{html}"
+        );
+    }
+    assert!(!html.contains("python3.8"), "an untracked project: {html}");
+
+    let only = client.get("/copr?project=kbaig/test").body;
+    assert!(only.contains("data-project=\"kbaig/test\""), "{only}");
+    assert!(!only.contains("hello-world"), "{only}");
+    assert!(
+        only.contains("href=\"/api/v1/copr/builds?project=kbaig%2Ftest\""),
+        "{only}"
+    );
+
+    let metrics = client.get("/metrics").body;
+    for line in [
+        "fedflow_copr_builds_total{project=\"kbaig/test\",status=\"failed\"} 1",
+        "fedflow_copr_builds_total{project=\"packit/packit-service-hello-world-24\",status=\"succeeded\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line:?} missing from:\n{metrics}");
+    }
 }
 
 #[test]

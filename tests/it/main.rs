@@ -12,4 +12,5 @@ mod lifecycle;
 mod outage;
 mod packaging;
 mod pipeline;
+mod replay;
 mod support;

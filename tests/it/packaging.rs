@@ -101,7 +101,15 @@ fn man_pages_and_completions_are_generated_from_the_command_line() {
 
     let main_page = fs::read_to_string(dir.path().join("man/fedflow.1")).expect("fedflow.1");
     assert!(main_page.contains(".TH fedflow 1"), "{main_page}");
-    for sub in ["run", "check\\-config", "status", "pipelines", "retry"] {
+    for sub in [
+        "run",
+        "check\\-config",
+        "status",
+        "pipelines",
+        "copr",
+        "replay",
+        "retry",
+    ] {
         assert!(main_page.contains(sub), "{sub} missing from fedflow.1");
     }
     assert!(

@@ -305,10 +305,13 @@ fn an_unknown_target_fails_the_pipeline_and_retry_sends_it_again() {
     let id = failed["id"].to_string();
     let output = env
         .instance
-        .command(&["retry", &id])
+        .command(&["retry", &id, "--json"])
         .output()
         .expect("fedflow retry");
     assert!(output.status.success(), "{output:?}");
+    let retried: Value = serde_json::from_slice(&output.stdout).expect("the pipeline as JSON");
+    assert_eq!(retried["id"], failed["id"], "{retried:#}");
+    assert_ne!(retried["stage"], failed["stage"], "{retried:#}");
     env.wait_pipeline("foo", "epel9", "submitted", WAIT);
     assert_eq!(env.koji.calls_of("build").len(), 1);
     daemon.stop();
