@@ -128,6 +128,9 @@ pub struct PipelineReport {
     /// Pipelines an operator should look at (Bodhi's automatic update missing).
     #[serde(default)]
     pub needs_attention: u64,
+    /// Every stored pipeline by state, the finished ones included.
+    #[serde(default)]
+    pub by_state: std::collections::BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,6 +228,7 @@ fn pipeline_report(store: &Store) -> Result<PipelineReport, StoreError> {
         total: store.pipeline_count() as u64,
         inbox: store.inbox_len() as u64,
         needs_attention: store.needs_attention_count() as u64,
+        by_state: store.pipeline_counts_by_state()?,
         ..PipelineReport::default()
     };
     for pipeline in store.active_pipelines()? {

@@ -139,7 +139,7 @@ impl Metrics {
         );
         registry.register(
             "pipelines",
-            "Pipelines by state: the active ones and those that need attention",
+            "Stored pipelines by state, finished ones included (needs_attention always present)",
             self.pipelines.clone(),
         );
         registry.register(
@@ -223,11 +223,12 @@ impl Metrics {
                 .store(bus.reconnects, Ordering::Relaxed);
         }
         let p = &report.pipelines;
-        // States that emptied since the last scrape must read 0, not keep their old value.
+        // States that emptied since the last scrape must disappear, not keep their old value.
         self.pipelines.clear();
-        for (state, count) in &p.active_by_state {
+        for (state, count) in &p.by_state {
             self.set_pipelines(state, *count);
         }
+        // Always present, so an alert on it has a series to read even when nothing needs attention.
         self.set_pipelines("needs_attention", p.needs_attention);
         self.pipelines_retrying.set(as_gauge(p.retrying));
         self.pipelines_stored.set(as_gauge(p.total));

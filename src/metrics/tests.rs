@@ -37,6 +37,7 @@ fn report(reconnects: u64, active: &[(&str, u64)], needs_attention: u64) -> Stat
             retrying: 1,
             inbox: 2,
             needs_attention,
+            by_state: active.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect(),
         },
         recent: Vec::new(),
         http: None,
@@ -78,10 +79,15 @@ fn batches_count_by_topic_and_outcome_and_remote_calls_by_method_and_outcome() {
 #[test]
 fn state_mirrors_the_last_report_and_emptied_states_disappear() {
     let metrics = Metrics::new();
-    metrics.observe_report(&report(3, &[("building", 2), ("submitted", 1)], 1));
+    metrics.observe_report(&report(
+        3,
+        &[("building", 2), ("submitted", 1), ("built", 5)],
+        1,
+    ));
     let text = encoded(&metrics);
     for line in [
         "fedflow_pipelines{state=\"building\"} 2",
+        "fedflow_pipelines{state=\"built\"} 5",
         "fedflow_pipelines{state=\"needs_attention\"} 1",
         "fedflow_pipelines_retrying 1",
         "fedflow_pipelines_stored 9",

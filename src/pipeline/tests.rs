@@ -174,6 +174,14 @@ fn the_store_creates_one_pipeline_per_push_and_indexes_its_task_and_source() {
         .expect("exists");
     assert!(outcome.is_ok());
     assert_eq!(moved.stage.task_id(), Some(77));
+    let counts = |store: &Store| {
+        store
+            .pipeline_counts_by_state()
+            .expect("counts")
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&store), [("submitted".to_owned(), 1)]);
     assert_eq!(
         store.pipeline_by_task(77).expect("by task").map(|p| p.id),
         Some(1)
@@ -200,4 +208,9 @@ fn the_store_creates_one_pipeline_per_push_and_indexes_its_task_and_source() {
         .expect("built");
     assert!(store.active_pipelines().expect("active").is_empty());
     assert_eq!(store.pipeline_count(), 1);
+    assert_eq!(
+        counts(&store),
+        [("built".to_owned(), 1)],
+        "the old state's entry goes"
+    );
 }

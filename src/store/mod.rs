@@ -133,6 +133,7 @@ impl Store {
             _lock: lock,
         };
         store.check_schema()?;
+        store.index_pipeline_states()?;
         Ok(store)
     }
 

@@ -4,7 +4,7 @@
 //! same transaction that records the message, so acknowledging a message never loses its work. The pipeline
 //! engine takes items out of the inbox in the same transaction that applies them to a pipeline.
 //! Pipelines are kept as JSON under their id, with indexes by push key, by Koji task, by (source, target),
-//! by Koji build id and NVR, and a set of the ones still active.
+//! by Koji build id and NVR, by state (for counting), and a set of the ones still active.
 
 use super::{Store, StoreError, unwrap_tx};
 use crate::pipeline::{Pipeline, PushKey, Stage};
@@ -12,12 +12,19 @@ use crate::status::unix_now;
 use serde::{Serialize, de::DeserializeOwned};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use std::collections::BTreeMap;
 
 type Abort = ConflictableTransactionError<StoreError>;
 
 const PIPELINE_SEQ_KEY: &[u8] = b"pipeline_seq";
 /// Index entries `attention\0<id>`: pipelines an operator should look at.
 const ATTENTION_PREFIX: &[u8] = b"attention\0";
+/// Index entries `state\0<state name>\0<id>`: pipelines by state, counted without decoding them.
+const STATE_PREFIX: &[u8] = b"state\0";
+/// Index entries `stateof\0<id>` → state name: which `state\0...` entry a pipeline has now.
+const STATE_OF_PREFIX: &[u8] = b"stateof\0";
+/// Set in `meta` once every stored pipeline has its state entry (stores from before the index get it on open).
+const STATE_INDEX_KEY: &[u8] = b"pipeline_state_index";
 
 /// What [`Store::create_pipeline`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +68,14 @@ fn nvr_key(nvr: &str) -> String {
     format!("nvr\0{nvr}")
 }
 
+fn state_key(state: &[u8], id: &[u8; 8]) -> Vec<u8> {
+    [STATE_PREFIX, state, b"\0", id].concat()
+}
+
+fn state_of_key(id: &[u8; 8]) -> Vec<u8> {
+    [STATE_OF_PREFIX, id].concat()
+}
+
 /// Writes a pipeline and brings its indexes in line with its stage.
 fn write_pipeline(
     trees: (&TransactionalTree, &TransactionalTree, &TransactionalTree),
@@ -94,6 +109,13 @@ fn write_pipeline(
     } else {
         active.insert(&id, &[])?;
     }
+    let state = pipeline.stage.name().as_bytes();
+    if let Some(previous) = index.insert(state_of_key(&id), state)?
+        && previous.as_ref() != state
+    {
+        index.remove(state_key(&previous, &id))?;
+    }
+    index.insert(state_key(state, &id), &[])?;
     Ok(())
 }
 
@@ -119,6 +141,48 @@ impl Store {
 
     pub fn pipeline_count(&self) -> usize {
         self.pipelines.len()
+    }
+
+    /// Stored pipelines by state name, in any state.
+    pub fn pipeline_counts_by_state(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut counts = BTreeMap::new();
+        for entry in self.pipeline_index.scan_prefix(STATE_PREFIX) {
+            let (key, _) = entry?;
+            // `state\0<name>\0<8-byte id>`
+            let Some(name) = key
+                .get(STATE_PREFIX.len()..key.len().saturating_sub(9))
+                .filter(|_| key.len() >= STATE_PREFIX.len() + 9)
+            else {
+                continue;
+            };
+            *counts
+                .entry(String::from_utf8_lossy(name).into_owned())
+                .or_default() += 1;
+        }
+        Ok(counts)
+    }
+
+    /// Gives every stored pipeline its state entry, once per store: pipelines written before the index
+    /// existed have none.
+    pub(super) fn index_pipeline_states(&self) -> Result<(), StoreError> {
+        if self.meta.get(STATE_INDEX_KEY)?.is_some() {
+            return Ok(());
+        }
+        for entry in self.pipelines.iter() {
+            let (key, raw) = entry?;
+            let (Ok(id), Ok(pipeline)) = (
+                <[u8; 8]>::try_from(key.as_ref()),
+                decode::<Pipeline>(&raw, "pipeline"),
+            ) else {
+                continue;
+            };
+            let state = pipeline.stage.name().as_bytes();
+            self.pipeline_index.insert(state_of_key(&id), state)?;
+            self.pipeline_index.insert(state_key(state, &id), &[])?;
+        }
+        self.meta.insert(STATE_INDEX_KEY, &[])?;
+        self.db.flush()?;
+        Ok(())
     }
 
     /// Pipelines in `needs_attention`.

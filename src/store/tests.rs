@@ -192,3 +192,50 @@ fn bindings_round_trip() {
     store.set_bindings(&keys).expect("set");
     assert_eq!(store.bindings().expect("bindings"), keys);
 }
+
+#[test]
+fn a_store_from_before_the_state_index_gets_it_on_open() {
+    use crate::pipeline::{Pipeline, PushFacts, PushKey};
+    let dir = TempDir::new().expect("tempdir");
+    {
+        let store = Store::open(dir.path()).expect("open");
+        for package in ["foo", "bar"] {
+            let key = PushKey {
+                package: package.to_owned(),
+                branch: "f43".to_owned(),
+                commit: "c".repeat(40),
+            };
+            store
+                .create_pipeline(&key, None, |id| {
+                    Pipeline::new(
+                        id,
+                        key.clone(),
+                        format!("git+https://src.example/rpms/{package}.git"),
+                        "alice".to_owned(),
+                        None,
+                        format!("msg-{package}"),
+                        PushFacts::default(),
+                        100,
+                    )
+                })
+                .expect("create");
+        }
+        // What a store written before the index looks like.
+        for entry in store.pipeline_index.scan_prefix(b"state") {
+            let (key, _) = entry.expect("entry");
+            store.pipeline_index.remove(key).expect("remove");
+        }
+        store
+            .meta
+            .remove(b"pipeline_state_index")
+            .expect("remove the marker");
+        assert!(store.pipeline_counts_by_state().expect("counts").is_empty());
+        store.db.flush().expect("flush");
+    }
+    let store = Store::open(dir.path()).expect("reopen");
+    let counts = store.pipeline_counts_by_state().expect("counts");
+    assert_eq!(
+        counts.into_iter().collect::<Vec<_>>(),
+        [("received".to_owned(), 2)]
+    );
+}

@@ -85,6 +85,12 @@ fn metrics_parse_and_their_series_follow_messages_pipelines_and_koji_calls() {
         value(&before, "fedflow_pipelines{state=\"needs_attention\"}"),
         0.0
     );
+    // The seeded ones: finished states are counted too.
+    assert_eq!(value(&before, "fedflow_pipelines{state=\"failed\"}"), 1.0);
+    assert_eq!(
+        value(&before, "fedflow_pipelines{state=\"update_testing\"}"),
+        1.0
+    );
     assert_eq!(value(&before, "fedflow_pipelines_stored"), 3.0);
     assert_eq!(value(&before, "fedflow_amqp_connected"), 1.0);
     assert_eq!(value(&before, "fedflow_amqp_reconnects_total"), 0.0);
