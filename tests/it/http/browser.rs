@@ -1,6 +1,8 @@
 //! The status page as a person sees it: Debian's headless Chromium loads it from a running daemon and the
-//! rendered DOM must show each pipeline's package, state and links — and the hostile name as text, not markup.
+//! rendered DOM must show each pipeline's package, state and links — and the hostile name as text, not markup;
+//! then, driven by ChromeDriver on a phone-sized screen, the laid-out pages must fit it.
 
+use super::phone::{Phone, assert_fits_a_phone};
 use super::{HOSTILE_PACKAGE, Scene};
 use std::process::Command;
 
@@ -97,6 +99,16 @@ fn chromium_shows_each_pipeline_with_package_state_and_links() {
         detail.contains("update FEDORA-2026-0b1d created"),
         "{detail}"
     );
+
+    // On a phone, laid out for real: the list (with the hostile name's long word) and a pipeline's history.
+    let phone = Phone::start();
+    assert_fits_a_phone(&phone, &scene.client.url("/"), 3);
+    assert_fits_a_phone(
+        &phone,
+        &scene.client.url(&format!("/pipelines/{}", scene.bar_id)),
+        2,
+    );
+    drop(phone);
     scene.stop();
 }
 
