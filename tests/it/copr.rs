@@ -329,6 +329,11 @@ fn status_page_shows_the_builds(instance: &Instance) {
         "{only}"
     );
 
+    // On a phone: three builds, stacked, nothing sticking out (chroot names and links are long words).
+    let phone = crate::http::phone::Phone::start();
+    crate::http::phone::assert_fits_a_phone(&phone, &client.url("/copr"), 3);
+    drop(phone);
+
     let metrics = client.get("/metrics").body;
     for line in [
         "fedflow_copr_builds_total{project=\"kbaig/test\",status=\"failed\"} 1",

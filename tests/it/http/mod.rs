@@ -5,7 +5,7 @@ mod api;
 mod browser;
 mod health;
 mod metrics;
-mod phone;
+pub mod phone;
 
 use crate::support::daemon::{Instance, runtime};
 use crate::support::pipeline_env::{PUSHER, PipelineEnv, commit, push_body};
