@@ -2,7 +2,7 @@
 //! `fedflow pipelines --json` prints, with each pipeline's links) and `/api/v1/pipelines/{id}`.
 
 use super::error::ApiError;
-use super::server::{HttpState, PipelineQuery, find_pipeline, list_pipelines, pipeline_query};
+use super::server::{HttpState, PipelineQuery, find_pipeline, list_pipelines, query_params};
 use crate::pipeline::Pipeline;
 use crate::pipeline::view::Links;
 use crate::status::StatusReport;
@@ -31,7 +31,7 @@ pub async fn pipelines(
     State(state): State<Arc<HttpState>>,
     query: Result<Query<PipelineQuery>, QueryRejection>,
 ) -> Result<Json<Vec<PipelineView>>, ApiError> {
-    let filter = pipeline_query(query)?.filter()?;
+    let filter = query_params(query)?.filter()?;
     let settings = state.settings();
     let list = state
         .read(move |s| Ok(list_pipelines(&s.store, &filter)?))

@@ -4,7 +4,7 @@
 
 use super::error::ApiError;
 use super::pages::{PageError, age, bus_line};
-use super::server::HttpState;
+use super::server::{HttpState, given, limit, query_params};
 use crate::copr::CoprBuildRecord;
 use crate::status::{format_time, unix_now};
 use askama::Template;
@@ -35,12 +35,8 @@ struct Listing {
 
 impl CoprQuery {
     fn read(query: Result<Query<CoprQuery>, QueryRejection>) -> Result<Listing, ApiError> {
-        let query = query
-            .map(|q| q.0)
-            .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-        let given =
-            |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let project = given(query.project);
+        let query = query_params(query)?;
+        let project = given(query.project.as_deref());
         if let Some(project) = &project
             && !project.contains('/')
         {
@@ -48,18 +44,15 @@ impl CoprQuery {
                 "project: expected owner/project, got {project:?}"
             )));
         }
-        let limit = match given(query.limit) {
-            None => DEFAULT_BUILDS,
-            Some(text) => match text.parse::<usize>() {
-                Ok(n) if (1..=MAX_BUILDS).contains(&n) => n,
-                _ => {
-                    return Err(ApiError::BadRequest(format!(
-                        "limit: expected a number of builds from 1 to {MAX_BUILDS}, got {text:?}"
-                    )));
-                }
-            },
-        };
-        Ok(Listing { project, limit })
+        Ok(Listing {
+            project,
+            limit: limit(
+                query.limit.as_deref(),
+                DEFAULT_BUILDS,
+                MAX_BUILDS,
+                "a number of builds",
+            )?,
+        })
     }
 }
 

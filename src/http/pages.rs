@@ -3,7 +3,7 @@
 //! package names, branches and reasons come from outside.
 
 use super::error::ApiError;
-use super::server::{HttpState, PipelineQuery, find_pipeline, pipeline_query};
+use super::server::{HttpState, PipelineQuery, find_pipeline, query_params};
 use crate::pipeline::Pipeline;
 use crate::pipeline::view::{self, Links};
 use crate::status::{format_time, unix_now};
@@ -79,7 +79,7 @@ pub async fn pipelines(
     State(state): State<Arc<HttpState>>,
     query: Result<Query<PipelineQuery>, QueryRejection>,
 ) -> Result<Html<String>, PageError> {
-    let filter = pipeline_query(query)?.filter()?;
+    let filter = query_params(query)?.filter()?;
     let settings = state.settings();
     let listed = filter.clone();
     let (states, pipelines) = state

@@ -171,37 +171,45 @@ pub(super) struct PipelineQuery {
 
 impl PipelineQuery {
     pub fn filter(&self) -> Result<Filter, ApiError> {
-        let given = |value: &Option<String>| {
-            value
-                .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
-        let limit = match given(&self.limit) {
-            None => DEFAULT_LIMIT,
-            Some(text) => match text.parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    return Err(ApiError::BadRequest(format!(
-                        "limit: expected a number from 1 to {MAX_LIMIT}, got {text:?}"
-                    )));
-                }
-            },
-        };
         Ok(Filter {
-            package: given(&self.package),
-            branch: given(&self.branch),
-            state: given(&self.state),
-            limit,
+            package: given(self.package.as_deref()),
+            branch: given(self.branch.as_deref()),
+            state: given(self.state.as_deref()),
+            limit: limit(self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT, "a number")?,
         })
     }
 }
 
+/// A query parameter as given, trimmed; empty means not given.
+pub(super) fn given(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// `?limit=`: `default` when not given, else a number from 1 to `max`; `what` names the unit in the error.
+pub(super) fn limit(
+    value: Option<&str>,
+    default: usize,
+    max: usize,
+    what: &str,
+) -> Result<usize, ApiError> {
+    match given(value) {
+        None => Ok(default),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadRequest(format!(
+                "limit: expected {what} from 1 to {max}, got {text:?}"
+            ))),
+        },
+    }
+}
+
 /// The query string, or a 400 that says what was wrong with it.
-pub(super) fn pipeline_query(
-    query: Result<axum::extract::Query<PipelineQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<PipelineQuery, ApiError> {
+pub(super) fn query_params<T>(
+    query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
     query
         .map(|q| q.0)
         .map_err(|rejection| ApiError::BadRequest(rejection.body_text()))
