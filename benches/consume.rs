@@ -15,8 +15,8 @@
 //! * (b) *fedflow*: the real release binary, `fedflow run`, as a child process with prefetch 100 and
 //!   log level `warn`. Its queue and bindings are created by a first short run, the backlog is
 //!   published while it is stopped, and the second run is timed from the spawn until its control
-//!   socket (polled every 20 ms) reports `messages.received == MESSAGES`. Its peak RSS (`VmHWM`)
-//!   is read just before SIGTERM.
+//!   socket (polled every 100 ms) reports `messages.received == MESSAGES`. Its peak RSS (`VmHWM`)
+//!   and CPU time (user + system, per message) are read just before SIGTERM.
 //!
 //! Both include their connect; (b) also includes process start, configuration and store opening.
 //! Passes alternate (a), (b), (a), … and the table shows the median of each and the ratio of the
@@ -63,7 +63,12 @@ const MESSAGES_ENV: &str = "FEDFLOW_BENCH_MESSAGES";
 const RUNS_ENV: &str = "FEDFLOW_BENCH_RUNS";
 /// Publishes sent before their confirms are awaited.
 const PUBLISH_WINDOW: usize = 1_000;
-const STATUS_POLL: Duration = Duration::from_millis(20);
+/// How often the control socket is asked for the count. Each answer costs fedflow a status report (counters,
+/// recent events, store size), so polling is kept rare; the pass may be timed up to this much late, which
+/// only counts against fedflow.
+const STATUS_POLL: Duration = Duration::from_millis(100);
+/// Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`; 100 on Linux x86_64).
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 /// Upper bound for one consume pass; far above any plausible time, only to turn a hang into a panic.
 const PASS_TIMEOUT: Duration = Duration::from_secs(300);
 const SOCKET_TIMEOUT: Duration = Duration::from_secs(5);
@@ -177,11 +182,18 @@ struct Pass {
     elapsed: Duration,
     /// Peak RSS of the fedflow process in KiB; `None` for the bare consumer.
     peak_rss_kib: Option<u64>,
+    /// CPU time (user + system) of the fedflow process, start-up included; `None` for the bare consumer.
+    cpu: Option<Duration>,
 }
 
 impl Pass {
     fn rate(&self, messages: usize) -> f64 {
         messages as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// fedflow's CPU time per message in microseconds; 0 for the bare consumer.
+    fn cpu_per_message_us(&self, messages: usize) -> f64 {
+        self.cpu.unwrap_or_default().as_secs_f64() * 1e6 / messages as f64
     }
 }
 
@@ -267,6 +279,7 @@ fn bare_pass(
     Pass {
         elapsed,
         peak_rss_kib: None,
+        cpu: None,
     }
 }
 
@@ -280,6 +293,24 @@ fn received_via_socket(socket: &Path) -> Option<u64> {
     stream.read_to_string(&mut reply).ok()?;
     let status: Value = serde_json::from_str(&reply).ok()?;
     status["messages"]["received"].as_u64()
+}
+
+/// User plus system CPU time `pid` has used so far (fields 14 and 15 of `/proc/<pid>/stat`).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|error| panic!("read /proc/{pid}/stat: {error}"));
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after its end.
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_else(|| panic!("no command name in /proc/{pid}/stat: {stat}"));
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|field| field.parse::<u64>().expect("utime and stime are integers"))
+        .sum();
+    Duration::from_secs_f64(ticks as f64 / CLOCK_TICKS_PER_SECOND)
 }
 
 /// `VmHWM` (peak resident set size) of `pid` in KiB.
@@ -340,6 +371,7 @@ fn fedflow_pass(
         std::thread::sleep(STATUS_POLL);
     };
     let peak_rss_kib = peak_rss_kib(daemon.pid());
+    let cpu = cpu_time(daemon.pid());
     let (code, _) = daemon.stop();
     assert!(
         code.success(),
@@ -361,6 +393,7 @@ fn fedflow_pass(
     Pass {
         elapsed,
         peak_rss_kib: Some(peak_rss_kib),
+        cpu: Some(cpu),
     }
 }
 
@@ -428,10 +461,11 @@ fn main() {
         bare.push(pass);
         let pass = fedflow_pass(&rt, &admin, &url, &templates, messages, prefetch);
         eprintln!(
-            "[bench] run {run}/{runs} fedflow: {:>9.0} msg/s ({:.2?}), peak RSS {:.1} MiB",
+            "[bench] run {run}/{runs} fedflow: {:>9.0} msg/s ({:.2?}), peak RSS {:.1} MiB, CPU {:.1} µs/msg",
             pass.rate(messages),
             pass.elapsed,
-            pass.peak_rss_kib.unwrap_or(0) as f64 / 1024.0
+            pass.peak_rss_kib.unwrap_or(0) as f64 / 1024.0,
+            pass.cpu_per_message_us(messages)
         );
         fedflow.push(pass);
     }
@@ -447,6 +481,12 @@ fn main() {
             .map(|kib| kib as f64 / 1024.0)
             .collect(),
     );
+    let cpu_us = median(
+        fedflow
+            .iter()
+            .map(|p| p.cpu_per_message_us(messages))
+            .collect(),
+    );
     let per_run = |passes: &[Pass]| {
         passes
             .iter()
@@ -460,13 +500,13 @@ fn main() {
          median of {runs} alternating run(s) each"
     );
     println!(
-        "| messages | bare lapin (msg/s) | fedflow run (msg/s) | ratio b/a | fedflow peak RSS (MiB) | runs |"
+        "| messages | bare lapin (msg/s) | fedflow run (msg/s) | ratio b/a | fedflow peak RSS (MiB) | fedflow CPU (µs/msg) | runs |"
     );
     println!(
-        "|---------:|-------------------:|--------------------:|----------:|-----------------------:|-----:|"
+        "|---------:|-------------------:|--------------------:|----------:|-----------------------:|---------------------:|-----:|"
     );
     println!(
-        "| {messages:>8} | {bare_rate:>18.0} | {fedflow_rate:>19.0} | {:>9.2} | {peak_rss_mib:>22.1} | {runs:>4} |",
+        "| {messages:>8} | {bare_rate:>18.0} | {fedflow_rate:>19.0} | {:>9.2} | {peak_rss_mib:>22.1} | {cpu_us:>20.1} | {runs:>4} |",
         fedflow_rate / bare_rate
     );
     println!("per run, bare:    {}", per_run(&bare));

@@ -2,12 +2,13 @@
 //! with acknowledgement after commit, and reconnection with backoff for as long as the daemon runs.
 
 mod backoff;
+mod batch;
 mod consume;
 pub mod replay;
 mod session;
 
 pub use backoff::{Backoff, jittered};
-pub use consume::BatchOutcome;
+pub use batch::BatchOutcome;
 
 use crate::config::Settings;
 use crate::journal;

@@ -9,7 +9,7 @@
 //! serialized message is reported with its line number and skipped; a message that is bad is rejected and
 //! counted, as the bus path does.
 
-use super::consume::record_of;
+use super::batch::record_of;
 use crate::config::Settings;
 use crate::copr;
 use crate::message::{Headers, Incoming};
