@@ -23,8 +23,10 @@ pub(super) struct Idp {
 pub(super) struct Endpoints {
     pub token: Url,
     /// Absent from providers that only refresh (then a Kerberos login cannot work).
+    #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
     pub authorization: Option<Url>,
     /// `response_modes_supported` contains `oob`: the code comes back on a page, not in a redirect.
+    #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
     pub out_of_band: bool,
 }
 
@@ -50,6 +52,7 @@ impl Idp {
         &self.issuer
     }
 
+    #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
     pub fn client_id(&self) -> &str {
         &self.client_id
     }

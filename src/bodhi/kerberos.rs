@@ -175,13 +175,11 @@ impl KerberosTokenSource {
         for _ in 0..=MAX_REDIRECTS {
             let mut request = client.get(url.clone());
             let negotiation = if url.host_str().map(str::to_owned) == idp_host {
-                let negotiation =
-                    self.negotiator
-                        .start(&url)
-                        .await
-                        .map_err(|error| BodhiError::Auth {
-                            reason: format!("{}: {error}", self.describe()),
-                        })?;
+                let negotiation = self
+                    .negotiator
+                    .start(&url)
+                    .await
+                    .map_err(|error| self.kerberos_error(&error))?;
                 request =
                     request.header(reqwest::header::AUTHORIZATION, negotiation.authorization());
                 Some(negotiation)
@@ -220,7 +218,7 @@ impl KerberosTokenSource {
                     })?;
                 if next.as_str().starts_with(redirect_uri) {
                     let query = next.query().unwrap_or_default().to_owned();
-                    return self.code_of(&query, state);
+                    return code_of(&query, state).map_err(|reason| self.refused(reason));
                 }
                 url = next;
                 continue;
@@ -230,7 +228,9 @@ impl KerberosTokenSource {
                     let page = idp::read_idp_body(response, &url).await?;
                     let title = page_title(&String::from_utf8_lossy(&page));
                     return match title.as_deref() {
-                        Some(title) if title.starts_with("code=") => self.code_of(title, state),
+                        Some(title) if title.starts_with("code=") => {
+                            code_of(title, state).map_err(|reason| self.refused(reason))
+                        }
                         Some(title) => Err(self.refused(&format!(
                             "the authorization page carries no code (title {:?})",
                             title.chars().take(80).collect::<String>()
@@ -265,26 +265,16 @@ impl KerberosTokenSource {
         )))
     }
 
-    /// The code of `code=…&state=…` (query or title; `&amp;` as HTML writes it), if the state is ours.
-    fn code_of(&self, pairs: &str, state: &str) -> Result<Secret, BodhiError> {
-        let unescaped = pairs.replace("&amp;", "&");
-        let mut code = None;
-        let mut returned_state = None;
-        for (key, value) in form_urlencoded::parse(unescaped.as_bytes()) {
-            match key.as_ref() {
-                "code" => code = Some(value.into_owned()),
-                "state" => returned_state = Some(value.into_owned()),
-                _ => {}
+    /// No ticket for the IdP: an unreachable KDC may come back (transient), the rest needs an admin.
+    fn kerberos_error(&self, error: &crate::krb::KrbError) -> BodhiError {
+        if error.is_transient() {
+            BodhiError::IdpUnavailable {
+                url: self.idp.issuer().to_owned(),
+                detail: error.to_string(),
             }
+        } else {
+            self.refused(&error.to_string())
         }
-        if returned_state.as_deref() != Some(state) {
-            return Err(self.refused(
-                "the authorization answer's state is not the one fedflow sent; refusing its code",
-            ));
-        }
-        code.filter(|code| !code.is_empty())
-            .map(Secret::new)
-            .ok_or_else(|| self.refused("the authorization answer carries an empty code"))
     }
 
     fn refused(&self, reason: &str) -> BodhiError {
@@ -328,6 +318,29 @@ impl KerberosTokenSource {
     }
 }
 
+/// The code of `code=…&state=…` (a redirect's query or the page title, where HTML writes `&` as `&amp;`), if
+/// the state is the one sent.
+fn code_of(pairs: &str, state: &str) -> Result<Secret, &'static str> {
+    let unescaped = pairs.replace("&amp;", "&");
+    let mut code = None;
+    let mut returned_state = None;
+    for (key, value) in form_urlencoded::parse(unescaped.as_bytes()) {
+        match key.as_ref() {
+            "code" => code = Some(value.into_owned()),
+            "state" => returned_state = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    if returned_state.as_deref() != Some(state) {
+        return Err(
+            "the authorization answer's state is not the one fedflow sent; its code is not used",
+        );
+    }
+    code.filter(|code| !code.is_empty())
+        .map(Secret::new)
+        .ok_or("the authorization answer carries an empty code")
+}
+
 /// The text of the page's `<title>`, trimmed.
 fn page_title(html: &str) -> Option<String> {
     let lower = html.to_ascii_lowercase();
@@ -338,7 +351,18 @@ fn page_title(html: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::page_title;
+    use super::{code_of, page_title};
+
+    #[test]
+    fn the_code_counts_only_with_the_state_that_was_sent() {
+        let code = code_of("code=c-1_x&amp;state=s1", "s1").expect("escaped as in a title");
+        assert_eq!(code.expose(), "c-1_x");
+        let code = code_of("state=s1&code=c2", "s1").expect("as in a query");
+        assert_eq!(code.expose(), "c2");
+        assert!(code_of("code=c3&state=other", "s1").is_err());
+        assert!(code_of("code=c3", "s1").is_err(), "no state");
+        assert!(code_of("code=&state=s1", "s1").is_err(), "empty code");
+    }
 
     #[test]
     fn the_title_is_found_whatever_its_case_and_spacing() {

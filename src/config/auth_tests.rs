@@ -3,6 +3,7 @@
 
 use super::*;
 use std::collections::BTreeMap;
+#[cfg(feature = "kerberos")]
 use std::path::Path;
 
 fn load_env(pairs: &[(&str, &str)]) -> Result<Settings, String> {
