@@ -105,7 +105,11 @@ impl KerberosTokenSource {
         match self.idp.grant(http, &form, refresh.expose()).await {
             Ok(granted) => Ok(Some(granted)),
             Err(GrantError::Refused(detail)) => {
-                tracing::info!(issuer = %self.idp.issuer(), refusal = %detail, "the OIDC provider refused the refresh token; logging in with Kerberos");
+                tracing::info!(
+                    issuer = %self.idp.issuer(),
+                    refusal = %detail,
+                    "the OIDC provider refused the refresh token; logging in with Kerberos"
+                );
                 Ok(None)
             }
             Err(GrantError::Failed(error)) => Err(error),
@@ -147,7 +151,11 @@ impl KerberosTokenSource {
             }
             Err(GrantError::Failed(error)) => return Err(error),
         };
-        tracing::info!(principal = %self.negotiator.principal(), issuer = %self.idp.issuer(), "logged in to the OIDC provider with Kerberos");
+        tracing::info!(
+            principal = %self.negotiator.principal(),
+            issuer = %self.idp.issuer(),
+            "logged in to the OIDC provider with Kerberos"
+        );
         Ok(granted)
     }
 
@@ -174,7 +182,7 @@ impl KerberosTokenSource {
         let idp_host = url.host_str().map(str::to_owned);
         for _ in 0..=MAX_REDIRECTS {
             let mut request = client.get(url.clone());
-            let negotiation = if url.host_str().map(str::to_owned) == idp_host {
+            let negotiation = if url.host_str() == idp_host.as_deref() {
                 let negotiation = self
                     .negotiator
                     .start(&url)

@@ -101,8 +101,9 @@ impl Inner {
         }
     }
 
-    /// `sslLogin` at `<hub>/ssllogin` with the TLS client identity or a Kerberos token. With `renew`, the expired session's
-    /// headers go along with `renew=True`, so the hub keeps the session id and issues a new key.
+    /// `sslLogin` at `<hub>/ssllogin` with the TLS client identity or a Kerberos token. With `renew`, the
+    /// expired session's headers go along with `renew=True`, so the hub keeps the session id and issues a
+    /// new key.
     async fn login(&self, method: &str, renew: Option<&mut Session>) -> Result<Session, KojiError> {
         let renewing = renew.is_some();
         let kwargs = if renewing {
