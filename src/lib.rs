@@ -12,6 +12,8 @@ pub mod distgit;
 pub mod http;
 pub mod journal;
 pub mod koji;
+#[cfg(feature = "kerberos")]
+pub mod krb;
 pub mod logging;
 pub mod message;
 pub mod metrics;

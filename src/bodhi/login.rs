@@ -2,7 +2,8 @@
 //! `Authorization: Bearer` → 202 with the `auth_tkt` cookie → `GET /csrf` → the CSRF token (bound to the
 //! `session` cookie it sets). The session is kept, shared by the client's clones, until Bodhi refuses it;
 //! then the caller discards it and logs in once more. Token sources: a refresh-token file
-//! ([`BodhiAuth::RefreshToken`]); Kerberos (authorization code with SPNEGO, bodhi.md §6) comes later.
+//! ([`BodhiAuth::RefreshToken`]) and, with the cargo feature `kerberos`, a Kerberos login at the identity
+//! provider (`BodhiAuth::Kerberos`, the authorization code with SPNEGO of bodhi.md §6).
 
 use super::cookies::CookieJar;
 use super::tokens::{Freshness, RefreshTokenSource, Secret};
@@ -11,8 +12,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// How a [`BodhiClient`] authenticates write calls. (kerberos: later — the authorization-code flow with
-/// SPNEGO of bodhi.md §6 will be another token source; the configuration rejects it until then.)
+/// How a [`BodhiClient`] authenticates write calls.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BodhiAuth {
     /// Read-only: [`BodhiClient::can_write`] is false and write calls fail with `read_only`.
@@ -25,12 +25,57 @@ pub enum BodhiAuth {
         oidc_issuer: String,
         client_id: String,
     },
+    /// OIDC tokens from the authorization-code flow with a Kerberos login at the issuer's authorization
+    /// endpoint, refreshed with their refresh token while the IdP accepts it. Kept in memory, and in
+    /// `token_file` (bodhi-client's layout) when one is given.
+    #[cfg(feature = "kerberos")]
+    Kerberos {
+        negotiator: crate::krb::Negotiator,
+        oidc_issuer: String,
+        client_id: String,
+        token_file: Option<PathBuf>,
+    },
+}
+
+/// Where the access tokens come from. One per client, behind the login's `Arc`: the size difference of
+/// the variants costs nothing.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum TokenSource {
+    RefreshToken(RefreshTokenSource),
+    #[cfg(feature = "kerberos")]
+    Kerberos(super::kerberos::KerberosTokenSource),
+}
+
+impl TokenSource {
+    async fn access_token(
+        &self,
+        http: &reqwest::Client,
+        freshness: Freshness,
+    ) -> Result<Secret, BodhiError> {
+        match self {
+            TokenSource::RefreshToken(source) => source.access_token(http, freshness).await,
+            #[cfg(feature = "kerberos")]
+            TokenSource::Kerberos(source) => source.access_token(http, freshness).await,
+        }
+    }
+
+    /// Where the tokens come from, for error messages.
+    fn describe(&self) -> String {
+        match self {
+            TokenSource::RefreshToken(source) => {
+                format!("the tokens in {}", source.token_file().display())
+            }
+            #[cfg(feature = "kerberos")]
+            TokenSource::Kerberos(source) => source.describe(),
+        }
+    }
 }
 
 /// The login state shared by a client and its clones.
 #[derive(Debug)]
 pub(super) struct Login {
-    source: RefreshTokenSource,
+    source: TokenSource,
     /// The current session; the async lock makes concurrent callers wait for one login instead of
     /// each logging in.
     current: tokio::sync::Mutex<Option<Arc<Session>>>,
@@ -68,18 +113,38 @@ struct CsrfAnswer {
 }
 
 impl Login {
-    pub fn new(auth: BodhiAuth) -> Option<Login> {
-        match auth {
-            BodhiAuth::None => None,
+    /// `timeout` bounds each request of a Kerberos login, as the client's own.
+    #[cfg_attr(not(feature = "kerberos"), allow(unused_variables))]
+    pub fn new(auth: BodhiAuth, timeout: std::time::Duration) -> Option<Login> {
+        let source = match auth {
+            BodhiAuth::None => return None,
             BodhiAuth::RefreshToken {
                 token_file,
                 oidc_issuer,
                 client_id,
-            } => Some(Login {
-                source: RefreshTokenSource::new(token_file, &oidc_issuer, client_id),
-                current: tokio::sync::Mutex::new(None),
-            }),
-        }
+            } => TokenSource::RefreshToken(RefreshTokenSource::new(
+                token_file,
+                &oidc_issuer,
+                client_id,
+            )),
+            #[cfg(feature = "kerberos")]
+            BodhiAuth::Kerberos {
+                negotiator,
+                oidc_issuer,
+                client_id,
+                token_file,
+            } => TokenSource::Kerberos(super::kerberos::KerberosTokenSource::new(
+                negotiator,
+                &oidc_issuer,
+                client_id,
+                token_file,
+                timeout,
+            )),
+        };
+        Some(Login {
+            source,
+            current: tokio::sync::Mutex::new(None),
+        })
     }
 
     /// The current session, logging in first if there is none.
@@ -104,9 +169,9 @@ impl Login {
         }
     }
 
-    /// Where the tokens come from, for error messages.
-    pub fn token_file(&self) -> &std::path::Path {
-        self.source.token_file()
+    /// Where the tokens come from, for error messages ("the tokens in <file>", "the Kerberos login of …").
+    pub fn token_source(&self) -> String {
+        self.source.describe()
     }
 
     async fn log_in(&self, client: &BodhiClient) -> Result<Session, BodhiError> {
@@ -160,9 +225,9 @@ impl Login {
                 StatusCode::UNAUTHORIZED => {
                     return Err(BodhiError::Auth {
                         reason: format!(
-                            "Bodhi {path} refused a freshly refreshed access token from {} (HTTP 401): \
-                             is the account allowed to use Bodhi?",
-                            self.source.token_file().display()
+                            "Bodhi {path} refused a fresh access token from {} (HTTP 401): is the account \
+                             allowed to use Bodhi?",
+                            self.source.describe()
                         ),
                     });
                 }

@@ -7,6 +7,9 @@
 mod aliases;
 mod cookies;
 mod error;
+mod idp;
+#[cfg(feature = "kerberos")]
+mod kerberos;
 mod login;
 mod releases;
 mod tokens;
@@ -41,6 +44,8 @@ pub struct BodhiClient {
     page_size: u32,
     login: Option<Arc<login::Login>>,
     calls: RemoteCalls,
+    /// Each request's bound, also for the identity provider's during a login.
+    timeout: Duration,
 }
 
 /// Bodhi's largest `rows_per_page`, and the default page size of list calls.
@@ -61,6 +66,7 @@ impl BodhiClient {
             page_size: MAX_PAGE_SIZE,
             login: None,
             calls: RemoteCalls::default(),
+            timeout,
         })
     }
 
@@ -78,7 +84,7 @@ impl BodhiClient {
 
     /// Credentials for write calls. Nothing is read or requested until the first write call.
     pub fn with_auth(mut self, auth: BodhiAuth) -> Self {
-        self.login = login::Login::new(auth).map(Arc::new);
+        self.login = login::Login::new(auth, self.timeout).map(Arc::new);
         self
     }
 

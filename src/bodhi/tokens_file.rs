@@ -4,7 +4,8 @@
 //! rewritten in the current layout. Writes are atomic (temporary file in the same directory, fsync,
 //! rename, directory fsync) with mode 0600. Errors never quote the file's content.
 
-use super::tokens::{GrantedTokens, Secret};
+use super::idp::GrantedTokens;
+use super::tokens::Secret;
 use serde_json::{Map, Value};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -16,6 +17,7 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// The file as read: the whole document (written back with only this issuer's entry changed) and the
 /// entry of the issuer.
+#[derive(Clone)]
 pub(super) struct StoredTokens {
     document: Map<String, Value>,
     entry: Map<String, Value>,
@@ -35,6 +37,16 @@ impl std::fmt::Debug for StoredTokens {
 }
 
 impl StoredTokens {
+    /// No file yet: an empty document and entry.
+    #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
+    pub fn empty() -> StoredTokens {
+        StoredTokens {
+            document: Map::new(),
+            entry: Map::new(),
+            legacy: false,
+        }
+    }
+
     /// The access token if it stays valid past `valid_until` (Unix seconds).
     pub fn valid_access_token(&self, valid_until: u64) -> Option<Secret> {
         let expires_at = self.entry.get("expires_at").and_then(seconds)?;
@@ -57,12 +69,39 @@ fn seconds(value: &Value) -> Option<u64> {
 
 /// Reads the entry of `issuer`. The error is a reason for an operator, without any of the content.
 pub(super) fn load(path: &Path, issuer: &str) -> Result<StoredTokens, String> {
-    let mut file = File::open(path).map_err(|err| match err.kind() {
-        io::ErrorKind::NotFound => {
-            "it does not exist; log in once with the bodhi CLI to create it".to_owned()
-        }
-        _ => format!("cannot open it: {err}"),
+    let document = read_document(path)?.ok_or_else(|| {
+        "it does not exist; log in once with the bodhi CLI to create it".to_owned()
     })?;
+    let known: Vec<String> = document
+        .get("tokens")
+        .and_then(Value::as_object)
+        .map(|tokens| tokens.keys().cloned().collect())
+        .unwrap_or_default();
+    entry_of(document, issuer).ok_or_else(|| {
+        format!(
+            "it holds no tokens for the issuer {issuer} (issuers in the file: {known:?}); log in once with the bodhi CLI against that issuer"
+        )
+    })
+}
+
+/// For a login that makes its own tokens (Kerberos): a missing file, or one without an entry for `issuer`,
+/// reads as an empty entry; a file that is there but unreadable or not JSON is still an error.
+#[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
+pub(super) fn load_or_empty(path: &Path, issuer: &str) -> Result<StoredTokens, String> {
+    let document = read_document(path)?.unwrap_or_default();
+    Ok(entry_of(document.clone(), issuer).unwrap_or(StoredTokens {
+        document,
+        ..StoredTokens::empty()
+    }))
+}
+
+/// The file as a JSON object; `None` when it does not exist.
+fn read_document(path: &Path) -> Result<Option<Map<String, Value>>, String> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("cannot open it: {err}")),
+    };
     let mut bytes = Vec::new();
     Read::by_ref(&mut file)
         .take(MAX_FILE_BYTES + 1)
@@ -71,9 +110,14 @@ pub(super) fn load(path: &Path, issuer: &str) -> Result<StoredTokens, String> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(format!("it is larger than {MAX_FILE_BYTES} bytes"));
     }
-    let Ok(Value::Object(document)) = serde_json::from_slice::<Value>(&bytes) else {
-        return Err("it is not a JSON object".to_owned());
-    };
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(document)) => Ok(Some(document)),
+        _ => Err("it is not a JSON object".to_owned()),
+    }
+}
+
+/// The document with the entry of `issuer`, if it has one.
+fn entry_of(document: Map<String, Value>, issuer: &str) -> Option<StoredTokens> {
     let tokens = document.get("tokens").and_then(Value::as_object);
     let legacy = tokens.is_some_and(|tokens| {
         tokens.contains_key("access_token") || tokens.contains_key("refresh_token")
@@ -85,69 +129,59 @@ pub(super) fn load(path: &Path, issuer: &str) -> Result<StoredTokens, String> {
             .and_then(|tokens| tokens.get(issuer))
             .and_then(Value::as_object)
             .cloned()
-    };
-    let Some(entry) = entry else {
-        let known: Vec<&str> = tokens
-            .map(|tokens| tokens.keys().map(String::as_str).collect())
-            .unwrap_or_default();
-        return Err(format!(
-            "it holds no tokens for the issuer {issuer} (issuers in the file: {known:?}); log in once with the bodhi CLI against that issuer"
-        ));
-    };
-    Ok(StoredTokens {
+    }?;
+    Some(StoredTokens {
         document,
         entry,
         legacy,
     })
 }
 
-/// Writes `granted` as the issuer's entry (a refresh token the IdP did not rotate is kept).
-pub(super) fn store(
-    path: &Path,
-    issuer: &str,
-    stored: StoredTokens,
-    granted: &GrantedTokens,
-    issued_at: u64,
-) -> io::Result<()> {
-    let StoredTokens {
-        mut document,
-        mut entry,
-        legacy,
-    } = stored;
-    entry.insert("access_token".into(), granted.access_token.clone().into());
-    let token_type = granted.token_type.as_deref().unwrap_or("Bearer");
-    entry.insert("token_type".into(), token_type.into());
-    match granted.expires_in {
-        Some(expires_in) => {
-            entry.insert("expires_in".into(), expires_in.into());
-            entry.insert(
-                "expires_at".into(),
-                issued_at.saturating_add(expires_in).into(),
-            );
+impl StoredTokens {
+    /// Takes `granted` (issued at `issued_at`, Unix seconds) as the issuer's entry; a refresh token the IdP
+    /// did not rotate is kept.
+    pub fn absorb(&mut self, granted: &GrantedTokens, issued_at: u64) {
+        let entry = &mut self.entry;
+        entry.insert("access_token".into(), granted.access_token.clone().into());
+        let token_type = granted.token_type.as_deref().unwrap_or("Bearer");
+        entry.insert("token_type".into(), token_type.into());
+        match granted.expires_in {
+            Some(expires_in) => {
+                entry.insert("expires_in".into(), expires_in.into());
+                entry.insert(
+                    "expires_at".into(),
+                    issued_at.saturating_add(expires_in).into(),
+                );
+            }
+            None => {
+                // Without a lifetime the token counts as expired: the next login refreshes again.
+                entry.remove("expires_in");
+                entry.remove("expires_at");
+            }
         }
-        None => {
-            // Without a lifetime the token counts as expired: the next login refreshes again.
-            entry.remove("expires_in");
-            entry.remove("expires_at");
-        }
-    }
-    for (key, value) in [
-        ("refresh_token", &granted.refresh_token),
-        ("id_token", &granted.id_token),
-        ("scope", &granted.scope),
-    ] {
-        if let Some(value) = value {
-            entry.insert(key.into(), value.clone().into());
+        for (key, value) in [
+            ("refresh_token", &granted.refresh_token),
+            ("id_token", &granted.id_token),
+            ("scope", &granted.scope),
+        ] {
+            if let Some(value) = value {
+                entry.insert(key.into(), value.clone().into());
+            }
         }
     }
+}
+
+/// Writes the document with `stored`'s entry as the issuer's (an old flat layout becomes per-issuer).
+pub(super) fn store(path: &Path, issuer: &str, stored: &StoredTokens) -> io::Result<()> {
+    let mut document = stored.document.clone();
     let tokens = document
         .entry("tokens")
         .or_insert_with(|| Value::Object(Map::new()));
-    if legacy || !tokens.is_object() {
+    if stored.legacy || !tokens.is_object() {
         *tokens = Value::Object(Map::new());
     }
     if let Value::Object(tokens) = tokens {
-        tokens.insert(issuer.to_owned(), Value::Object(entry));
+        tokens.insert(issuer.to_owned(), Value::Object(stored.entry.clone()));
     }
     let bytes = serde_json::to_vec(&Value::Object(document)).map_err(io::Error::other)?;
     write_atomically(path, &bytes)
@@ -223,10 +257,11 @@ mod tests {
             "unrelated": 7
         });
         fs::write(&path, original.to_string()).expect("write");
-        let stored = load(&path, ISSUER).expect("load");
+        let mut stored = load(&path, ISSUER).expect("load");
         assert!(stored.valid_access_token(99).is_some());
         assert!(stored.valid_access_token(100).is_none(), "expired at 100");
-        store(&path, ISSUER, stored, &granted(None), 1_000).expect("store");
+        stored.absorb(&granted(None), 1_000);
+        store(&path, ISSUER, &stored).expect("store");
 
         let written: Value = serde_json::from_slice(&fs::read(&path).expect("read")).expect("json");
         let entry = &written["tokens"][ISSUER];
@@ -262,9 +297,10 @@ mod tests {
                 .to_string(),
         )
         .expect("write");
-        let stored = load(&path, ISSUER).expect("load");
+        let mut stored = load(&path, ISSUER).expect("load");
         assert_eq!(stored.refresh_token().expect("refresh").expose(), "r");
-        store(&path, ISSUER, stored, &granted(Some("r2")), 0).expect("store");
+        stored.absorb(&granted(Some("r2")), 0);
+        store(&path, ISSUER, &stored).expect("store");
         let written: Value = serde_json::from_slice(&fs::read(&path).expect("read")).expect("json");
         assert_eq!(
             written["tokens"],

@@ -189,8 +189,8 @@ impl BodhiClient {
                 let error = answer.into_error("POST", &path);
                 return Err(BodhiError::Auth {
                     reason: format!(
-                        "Bodhi refused a fresh session from the tokens in {} ({error})",
-                        login.token_file().display()
+                        "Bodhi refused a fresh session from {} ({error})",
+                        login.token_source()
                     ),
                 });
             }

@@ -47,8 +47,13 @@ fn credential_problems(settings: &Settings) -> Vec<String> {
         config::KojiAuthSettings::Kerberos { keytab, .. } => files.push(("koji.keytab", keytab)),
     }
     files.extend(settings.koji.ca_file.as_ref().map(|p| ("koji.ca_file", p)));
-    if let config::BodhiAuthSettings::RefreshToken { token_file } = &settings.bodhi.auth {
-        files.push(("bodhi.token_file", token_file));
+    match &settings.bodhi.auth {
+        config::BodhiAuthSettings::RefreshToken { token_file } => {
+            files.push(("bodhi.token_file", token_file));
+        }
+        // The token file of a Kerberos login is created by the first login.
+        config::BodhiAuthSettings::Kerberos { keytab, .. } => files.push(("bodhi.keytab", keytab)),
+        config::BodhiAuthSettings::None => {}
     }
     files
         .into_iter()

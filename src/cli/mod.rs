@@ -153,6 +153,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run => {
             let settings = config::load(&inputs).context("loading the configuration")?;
+            #[cfg(feature = "kerberos")]
+            if let Some(keytab) = settings.client_keytab() {
+                // SAFETY: no thread has been started yet (the runtime and the log writer come below), so
+                // nothing reads the environment while it changes.
+                unsafe { crate::krb::configure_process(keytab) }
+                    .context("setting up the Kerberos credentials")?;
+            }
             let source = match inputs.env.get("RUST_LOG") {
                 Some(directive) if !directive.is_empty() => {
                     FilterSource::RustLog(directive.clone())

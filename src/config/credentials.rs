@@ -2,11 +2,11 @@
 //! `$CREDENTIALS_DIRECTORY`, a private read-only directory whose path is only known at start. A secret path
 //! in the configuration that is relative (`key_file = "amqp-key"`) names a file there.
 //!
-//! The Bodhi token file is not among them: fedflow rewrites it when the identity provider rotates the
-//! refresh token, and the credentials directory is read-only.
+//! Keytabs (`koji.keytab`, `bodhi.keytab`) are among them. The Bodhi token file is not: fedflow rewrites it
+//! when the identity provider rotates the refresh token, and the credentials directory is read-only.
 
+use super::auth::{BodhiAuthSettings, KojiAuthSettings};
 use super::settings::Settings;
-use super::workflow::KojiAuthSettings;
 use std::path::{Path, PathBuf};
 
 /// Resolves the relative secret paths of `settings` against `credentials_dir`, when systemd set one.
@@ -30,6 +30,9 @@ pub(super) fn resolve(settings: &mut Settings, credentials_dir: Option<&str>) {
             in_dir(key_file, dir);
         }
         KojiAuthSettings::Kerberos { keytab, .. } => in_dir(keytab, dir),
+    }
+    if let BodhiAuthSettings::Kerberos { keytab, .. } = &mut settings.bodhi.auth {
+        in_dir(keytab, dir);
     }
 }
 

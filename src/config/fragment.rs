@@ -86,6 +86,8 @@ pub struct BodhiFragment {
     pub url: Option<String>,
     pub auth: Option<String>,
     pub token_file: Option<PathBuf>,
+    pub principal: Option<String>,
+    pub keytab: Option<PathBuf>,
     pub oidc_issuer: Option<String>,
     pub client_id: Option<String>,
     pub tag_wait_minutes: Option<u64>,

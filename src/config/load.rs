@@ -3,6 +3,7 @@
 //! Order, later wins: built-in defaults → `/usr/lib/fedflow/config.d/*.toml` → `/etc/fedflow/config.d/*.toml`
 //! (each directory in file-name order) → each `--config PATH` → `FEDFLOW_<SECTION>__<KEY>` variables.
 
+use super::auth;
 use super::copr;
 use super::fragment::{Fragment, PackageFragment};
 use super::settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings};
@@ -340,6 +341,8 @@ fn validate(
         ));
     }
 
+    let koji = fragment.koji.unwrap_or_default();
+    let kerberos = auth::KerberosDefaults::of(&koji);
     let mut settings = Settings {
         bus: BusSettings {
             url,
@@ -359,11 +362,10 @@ fn validate(
             retention: Duration::from_secs(u64::from(retention_days) * 86_400),
         },
         log: LogSettings { level },
-        koji: workflow::koji(fragment.koji.unwrap_or_default())
-            .map_err(|r| from_rejected(layers, r))?,
+        koji: workflow::koji(koji).map_err(|r| from_rejected(layers, r))?,
         distgit: workflow::distgit(fragment.distgit.unwrap_or_default())
             .map_err(|r| from_rejected(layers, r))?,
-        bodhi: workflow::bodhi(fragment.bodhi.unwrap_or_default())
+        bodhi: workflow::bodhi(fragment.bodhi.unwrap_or_default(), &kerberos)
             .map_err(|r| from_rejected(layers, r))?,
         reconcile: workflow::reconcile(fragment.reconcile.unwrap_or_default())
             .map_err(|r| from_rejected(layers, r))?,
@@ -372,6 +374,7 @@ fn validate(
             .map_err(|r| from_rejected(layers, r))?,
         packages: packages(std::mem::take(&mut layers.packages))?,
     };
+    auth::one_keytab(&settings).map_err(|r| from_rejected(layers, r))?;
     credentials::resolve(
         &mut settings,
         env.get("CREDENTIALS_DIRECTORY").map(String::as_str),

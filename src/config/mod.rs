@@ -4,6 +4,7 @@
 //! over an [`Inputs`] value holding the file lists and the environment snapshot, so tests can build any
 //! combination without touching the real process.
 
+mod auth;
 mod copr;
 mod credentials;
 mod fragment;
@@ -42,5 +43,7 @@ pub const DEFAULT_KEY_FILE: &str = "/etc/fedora-messaging/fedora-key.pem";
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/fedflow";
 pub const SYSTEM_CONFIG_DIRS: &[&str] = &["/usr/lib/fedflow/config.d", "/etc/fedflow/config.d"];
 
+#[cfg(test)]
+mod auth_tests;
 #[cfg(test)]
 mod tests;

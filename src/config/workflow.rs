@@ -1,6 +1,8 @@
 //! Settings of the build workflow: Koji, dist-git, Bodhi, the reconciler and the central `[[package]]` rules,
 //! and their validation. Kept apart from the bus and state settings in `settings.rs`/`load.rs`.
 
+use super::auth::non_empty;
+pub use super::auth::{BodhiAuthSettings, KojiAuthSettings};
 use super::fragment::{
     BodhiFragment, BodhiUpdateFragment, DistGitFragment, KojiBuildFragment, KojiFragment,
     PackageFragment, ReconcileFragment,
@@ -71,22 +73,6 @@ impl KojiSettings {
             self.weburl.trim_end_matches('/')
         )
     }
-}
-
-/// How fedflow logs in to Koji. Only paths are kept: the files are read by the Koji client.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "auth", rename_all = "lowercase")]
-pub enum KojiAuthSettings {
-    /// No credentials: observe-only mode, builds are logged as "would submit".
-    None,
-    Ssl {
-        cert_file: PathBuf,
-        key_file: PathBuf,
-    },
-    Kerberos {
-        principal: String,
-        keytab: PathBuf,
-    },
 }
 
 /// Where a package's `.packit.yaml` is read from.
@@ -250,16 +236,6 @@ impl BodhiUpdateRule {
     }
 }
 
-/// How fedflow logs in to Bodhi. Only the token file's path is kept: it is read and rewritten by the client.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "auth", rename_all = "kebab-case")]
-pub enum BodhiAuthSettings {
-    /// No credentials: observe-only, updates are logged as "would create".
-    None,
-    /// The JSON token file the `bodhi` CLI keeps (refreshed and written back by fedflow).
-    RefreshToken { token_file: PathBuf },
-}
-
 /// A rejected workflow value: the key and what was expected (the caller adds where it came from).
 pub(super) struct Rejected {
     pub key: String,
@@ -294,54 +270,10 @@ fn positive_seconds(key: &str, value: Option<u64>, default: u64) -> Checked<Dura
     }
 }
 
-fn non_empty(path: Option<PathBuf>) -> Option<PathBuf> {
-    path.filter(|p| !p.as_os_str().is_empty())
-}
-
 pub(super) fn koji(fragment: KojiFragment) -> Checked<KojiSettings> {
+    let auth = super::auth::koji(&fragment)?;
     let hub = http_url("koji.hub", fragment.hub, DEFAULT_KOJI_HUB)?;
     let weburl = http_url("koji.weburl", fragment.weburl, DEFAULT_KOJI_WEB)?;
-    let cert_file = non_empty(fragment.cert_file);
-    let key_file = non_empty(fragment.key_file);
-    let keytab = non_empty(fragment.keytab);
-    let principal = fragment.principal.filter(|p| !p.is_empty());
-    let auth = match fragment.auth.as_deref().unwrap_or("none") {
-        "none" => KojiAuthSettings::None,
-        "ssl" => match (cert_file, key_file) {
-            (Some(cert_file), Some(key_file)) => KojiAuthSettings::Ssl {
-                cert_file,
-                key_file,
-            },
-            (None, _) => return Err(rejected("koji.cert_file", "required with auth = \"ssl\"")),
-            (_, None) => return Err(rejected("koji.key_file", "required with auth = \"ssl\"")),
-        },
-        "kerberos" => {
-            if !cfg!(feature = "kerberos") {
-                return Err(rejected(
-                    "koji.auth",
-                    "\"kerberos\" needs a fedflow built with the cargo feature `kerberos`",
-                ));
-            }
-            match (principal, keytab) {
-                (Some(principal), Some(keytab)) => KojiAuthSettings::Kerberos { principal, keytab },
-                (None, _) => {
-                    return Err(rejected(
-                        "koji.principal",
-                        "required with auth = \"kerberos\"",
-                    ));
-                }
-                (_, None) => {
-                    return Err(rejected("koji.keytab", "required with auth = \"kerberos\""));
-                }
-            }
-        }
-        other => {
-            return Err(rejected(
-                "koji.auth",
-                format!("expected \"none\", \"ssl\" or \"kerberos\", got {other:?}"),
-            ));
-        }
-    };
     let max_in_flight = fragment.max_in_flight.unwrap_or(4);
     if max_in_flight == 0 {
         return Err(rejected("koji.max_in_flight", "expected at least 1"));
@@ -408,32 +340,11 @@ pub(super) fn distgit(fragment: DistGitFragment) -> Checked<DistGitSettings> {
     })
 }
 
-pub(super) fn bodhi(fragment: BodhiFragment) -> Checked<BodhiSettings> {
-    let auth = match fragment.auth.as_deref().unwrap_or("none") {
-        "none" => BodhiAuthSettings::None,
-        "refresh-token" => match non_empty(fragment.token_file) {
-            Some(token_file) => BodhiAuthSettings::RefreshToken { token_file },
-            // Named after `auth`, so the error points at the file that asked for a token.
-            None => {
-                return Err(rejected(
-                    "bodhi.auth",
-                    "\"refresh-token\" needs bodhi.token_file (the token file the bodhi CLI keeps)",
-                ));
-            }
-        },
-        "kerberos" => {
-            return Err(rejected(
-                "bodhi.auth",
-                "\"kerberos\" (the OIDC authorization-code flow with SPNEGO) is not implemented yet; use \"refresh-token\"",
-            ));
-        }
-        other => {
-            return Err(rejected(
-                "bodhi.auth",
-                format!("expected \"none\", \"refresh-token\" or \"kerberos\", got {other:?}"),
-            ));
-        }
-    };
+pub(super) fn bodhi(
+    fragment: BodhiFragment,
+    kerberos: &super::auth::KerberosDefaults,
+) -> Checked<BodhiSettings> {
+    let auth = super::auth::bodhi(&fragment, kerberos)?;
     let client_id = fragment
         .client_id
         .unwrap_or_else(|| DEFAULT_BODHI_CLIENT_ID.to_owned());

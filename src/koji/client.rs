@@ -26,6 +26,10 @@ pub enum KojiAuth {
         cert_file: PathBuf,
         key_file: PathBuf,
     },
+    /// GSSAPI (SPNEGO) with the principal's keys from `keytab`, which must be the keytab the process was set
+    /// up with ([`crate::krb::configure_process`]); the principal is the Koji user.
+    #[cfg(feature = "kerberos")]
+    Kerberos { principal: String, keytab: PathBuf },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +56,9 @@ pub(crate) struct Inner {
     pub(crate) transport: Transport,
     /// Held for the whole of every session call, so call numbers go out in order.
     pub(crate) session: Mutex<Option<Session>>,
+    /// Makes the `Authorization: Negotiate` header of a Kerberos login; `None` for certificate logins.
+    #[cfg(feature = "kerberos")]
+    pub(crate) negotiator: Option<crate::krb::Negotiator>,
 }
 
 impl std::fmt::Debug for KojiClient {
@@ -67,7 +74,8 @@ impl std::fmt::Debug for KojiClient {
 const OPEN_TASK_STATES: [i64; 3] = [0, 1, 4];
 
 impl KojiClient {
-    /// Reads the CA bundle and the client certificate and key now; errors name the file.
+    /// Reads the CA bundle and the client certificate and key (or checks the keytab) now; errors name the
+    /// file.
     pub fn new(config: KojiClientConfig) -> Result<KojiClient, KojiError> {
         Self::instrumented(config, RemoteCalls::default())
     }
@@ -84,21 +92,30 @@ impl KojiClient {
         };
         let parsed = reqwest::Url::parse(&hub_url)
             .map_err(|error| setup_error(format!("not a URL: {error}")))?;
+        if config.auth != KojiAuth::Anonymous && parsed.scheme() != "https" {
+            // The hub's /ssllogin is https only; a login token must not cross the network in clear.
+            return Err(setup_error("logging in needs an https hub URL".to_owned()));
+        }
         let identity = match &config.auth {
-            KojiAuth::Anonymous => None,
             KojiAuth::Ssl {
                 cert_file,
                 key_file,
-            } => {
-                if parsed.scheme() != "https" {
-                    return Err(setup_error(
-                        "certificate login needs an https hub URL".to_owned(),
-                    ));
-                }
-                Some(read_identity(cert_file, key_file)?)
-            }
+            } => Some(read_identity(cert_file, key_file)?),
+            _ => None,
         };
-        let can_submit = identity.is_some();
+        #[cfg(feature = "kerberos")]
+        let negotiator = match &config.auth {
+            KojiAuth::Kerberos { principal, keytab } => Some(
+                crate::krb::Negotiator::new(principal, keytab).map_err(|error| {
+                    KojiError::Setup {
+                        hub_url: hub_url.clone(),
+                        reason: error.to_string(),
+                    }
+                })?,
+            ),
+            _ => None,
+        };
+        let can_submit = config.auth != KojiAuth::Anonymous;
         let transport = Transport::new(
             &hub_url,
             config.ca_file.as_deref(),
@@ -113,6 +130,8 @@ impl KojiClient {
                 can_submit,
                 transport,
                 session: Mutex::new(None),
+                #[cfg(feature = "kerberos")]
+                negotiator,
             }),
         })
     }

@@ -155,6 +155,15 @@ pub enum KojiError {
         code: FaultCode,
         string: String,
     },
+    /// No Kerberos token for the login: no ticket for the principal, the KDC unreachable, clock skew; or the
+    /// hub's answer failed mutual authentication.
+    #[cfg(feature = "kerberos")]
+    #[error("Koji {method} at {url}: {error}")]
+    Kerberos {
+        method: String,
+        url: String,
+        error: Box<crate::krb::KrbError>,
+    },
     /// The hub refused our credentials: the login failed, or a call failed with `AuthError` right after a
     /// fresh login. Retrying will not help until the credentials are fixed.
     #[error("Koji {method}: credentials refused at {url}: {reason}")]
@@ -179,6 +188,8 @@ impl KojiError {
             KojiError::Decode { .. } => "decode",
             KojiError::Fault { .. } => "fault",
             KojiError::Auth { .. } => "auth",
+            #[cfg(feature = "kerberos")]
+            KojiError::Kerberos { .. } => "kerberos",
         }
     }
 
@@ -191,6 +202,8 @@ impl KojiError {
                 *status >= 500 || *status == 408 || *status == 429
             }
             KojiError::Fault { code, .. } => *code == FaultCode::ServerOffline,
+            #[cfg(feature = "kerberos")]
+            KojiError::Kerberos { error, .. } => error.is_transient(),
             _ => false,
         }
     }

@@ -1,6 +1,7 @@
-//! The logged-in half of the client (koji.md §6): lazy `sslLogin` at `<hub>/ssllogin`, the session
-//! headers with a call number that only ever grows, renewal on `AuthExpired`, one fresh login on
-//! `AuthError`, and no resending on `RetryError`/`SequenceError`. All session calls are serialized.
+//! The logged-in half of the client (koji.md §6): lazy `sslLogin` at `<hub>/ssllogin` (client certificate
+//! or Kerberos `Negotiate`), the session headers with a call number that only ever grows, renewal on
+//! `AuthExpired`, one fresh login on `AuthError`, and no resending on `RetryError`/`SequenceError`. All
+//! session calls are serialized.
 
 use dxr::Value;
 use tracing::{debug, info, warn};
@@ -100,8 +101,9 @@ impl Inner {
         }
     }
 
-    /// `sslLogin` at `<hub>/ssllogin` with the TLS client identity. With `renew`, the expired session's
-    /// headers go along with `renew=True`, so the hub keeps the session id and issues a new key.
+    /// `sslLogin` at `<hub>/ssllogin` with the TLS client identity or a Kerberos token. With `renew`, the
+    /// expired session's headers go along with `renew=True`, so the hub keeps the session id and issues a
+    /// new key.
     async fn login(&self, method: &str, renew: Option<&mut Session>) -> Result<Session, KojiError> {
         let renewing = renew.is_some();
         let kwargs = if renewing {
@@ -121,18 +123,21 @@ impl Inner {
             url: self.login_url.clone(),
             reason,
         };
-        let reply = match self
-            .transport
-            .call(&self.login_url, "sslLogin", body, headers)
-            .await
-        {
+        let reply = match self.send_login(body, headers).await {
             Ok(reply) => reply,
             Err(KojiError::Fault {
+                code: code @ FaultCode::GSSAPIAuthError,
+                string,
+                ..
+            }) => {
+                return Err(refused(format!(
+                    "sslLogin fault {code}: {string}; Kerberos failure: check the keytab, the principal \
+                     and the clock"
+                )));
+            }
+            Err(KojiError::Fault {
                 code:
-                    code @ (FaultCode::AuthError
-                    | FaultCode::GSSAPIAuthError
-                    | FaultCode::ActionNotAllowed
-                    | FaultCode::AuthExpired),
+                    code @ (FaultCode::AuthError | FaultCode::ActionNotAllowed | FaultCode::AuthExpired),
                 string,
                 ..
             }) => return Err(refused(format!("sslLogin fault {code}: {string}"))),
@@ -140,7 +145,10 @@ impl Inner {
                 status: status @ (401 | 403),
                 ..
             }) => {
-                return Err(refused(format!("sslLogin answered HTTP {status}")));
+                return Err(refused(format!(
+                    "sslLogin answered HTTP {status}{}",
+                    self.refusal_hint()
+                )));
             }
             Err(error) if is_client_certificate_rejection(&error) => {
                 return Err(refused(format!("TLS client certificate rejected: {error}")));
@@ -184,6 +192,76 @@ impl Inner {
             key,
             next_callnum,
         })
+    }
+
+    /// POSTs `sslLogin` to `<hub>/ssllogin`: with the TLS identity of the transport, or with a Kerberos
+    /// token whose mutual authentication is checked on the answer.
+    async fn send_login(
+        &self,
+        body: String,
+        headers: Option<SessionHeaders<'_>>,
+    ) -> Result<serde_json::Value, KojiError> {
+        #[cfg(feature = "kerberos")]
+        if let Some(negotiator) = &self.negotiator {
+            return self.send_negotiated_login(negotiator, body, headers).await;
+        }
+        self.transport
+            .call(&self.login_url, "sslLogin", body, headers)
+            .await
+    }
+
+    #[cfg(feature = "kerberos")]
+    async fn send_negotiated_login(
+        &self,
+        negotiator: &crate::krb::Negotiator,
+        body: String,
+        headers: Option<SessionHeaders<'_>>,
+    ) -> Result<serde_json::Value, KojiError> {
+        let kerberos_error = |error| KojiError::Kerberos {
+            method: "sslLogin".to_owned(),
+            url: self.login_url.clone(),
+            error: Box::new(error),
+        };
+        let url = reqwest::Url::parse(&self.login_url).map_err(|error| KojiError::Setup {
+            hub_url: self.hub_url.clone(),
+            reason: format!("login URL: {error}"),
+        })?;
+        let negotiation = match negotiator.start(&url).await {
+            Ok(negotiation) => negotiation,
+            Err(cause) => {
+                let error = kerberos_error(cause);
+                self.transport.record_unsent("sslLogin", &error);
+                return Err(error);
+            }
+        };
+        let answer = self
+            .transport
+            .call_authorized(
+                &self.login_url,
+                "sslLogin",
+                body,
+                headers,
+                Some(negotiation.authorization()),
+            )
+            .await?;
+        negotiation
+            .finish(answer.www_authenticate.as_deref())
+            .await
+            .map_err(kerberos_error)?;
+        Ok(answer.value)
+    }
+
+    /// What a refused login (HTTP 401/403 at `/ssllogin`) means for the configured credentials.
+    fn refusal_hint(&self) -> String {
+        #[cfg(feature = "kerberos")]
+        if let Some(negotiator) = &self.negotiator {
+            return format!(
+                ": the hub did not accept the Kerberos ticket of {}; check that the principal is a Koji user \
+                 and that the hub's service principal is in its keytab",
+                negotiator.principal()
+            );
+        }
+        String::new()
     }
 
     pub(crate) fn encode(

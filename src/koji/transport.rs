@@ -25,6 +25,13 @@ pub(crate) struct SessionHeaders<'a> {
     pub callnum: i64,
 }
 
+/// A decoded answer and the header a Kerberos login checks the server's identity with.
+pub(crate) struct Answer {
+    pub value: serde_json::Value,
+    #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
+    pub www_authenticate: Option<String>,
+}
+
 /// The HTTP side of the client.
 pub(crate) struct Transport {
     http: reqwest::Client,
@@ -73,11 +80,35 @@ impl Transport {
         body: String,
         session: Option<SessionHeaders<'_>>,
     ) -> Result<serde_json::Value, KojiError> {
+        self.call_authorized(url, method, body, session, None)
+            .await
+            .map(|answer| answer.value)
+    }
+
+    /// [`Self::call`] with an `Authorization` header (a Kerberos login's `Negotiate` token); the answer
+    /// keeps the `WWW-Authenticate` header for mutual authentication.
+    pub(crate) async fn call_authorized(
+        &self,
+        url: &str,
+        method: &str,
+        body: String,
+        session: Option<SessionHeaders<'_>>,
+        authorization: Option<&str>,
+    ) -> Result<Answer, KojiError> {
         let started = std::time::Instant::now();
-        let result = self.call_unmeasured(url, method, body, session).await;
+        let result = self
+            .call_unmeasured(url, method, body, session, authorization)
+            .await;
         let outcome = result.as_ref().map_or_else(KojiError::kind, |_| OK);
         self.calls.record(method, outcome, started.elapsed());
         result
+    }
+
+    /// Counts a call that failed before anything was sent (e.g. no Kerberos ticket for the login).
+    #[cfg(feature = "kerberos")]
+    pub(crate) fn record_unsent(&self, method: &str, error: &KojiError) {
+        self.calls
+            .record(method, error.kind(), std::time::Duration::ZERO);
     }
 
     async fn call_unmeasured(
@@ -86,12 +117,16 @@ impl Transport {
         method: &str,
         body: String,
         session: Option<SessionHeaders<'_>>,
-    ) -> Result<serde_json::Value, KojiError> {
+        authorization: Option<&str>,
+    ) -> Result<Answer, KojiError> {
         let mut request = self
             .http
             .post(url)
             .header(CONTENT_TYPE, HeaderValue::from_static("text/xml"))
             .body(body);
+        if let Some(authorization) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+        }
         if let Some(session) = session {
             request = request
                 .header("Koji-Session-Id", session.id.to_string())
@@ -103,6 +138,11 @@ impl Transport {
             .await
             .map_err(|error| self.request_error(url, method, error))?;
         let status = response.status();
+        let www_authenticate = response
+            .headers()
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         if !status.is_success() {
             return Err(KojiError::HttpStatus {
                 method: method.to_owned(),
@@ -119,7 +159,10 @@ impl Transport {
         let text = String::from_utf8(bytes)
             .map_err(|error| decode_error(format!("body is not UTF-8: {error}")))?;
         match wire::decode_response(&text).map_err(decode_error)? {
-            Reply::Value(value) => Ok(value),
+            Reply::Value(value) => Ok(Answer {
+                value,
+                www_authenticate,
+            }),
             Reply::Fault { code, string } => Err(KojiError::Fault {
                 method: method.to_owned(),
                 code: FaultCode::from_code(code),

@@ -248,8 +248,8 @@ fn take_push(
 }
 
 impl Remotes {
-    /// The clients for the configured endpoints; reads the Koji client certificate now, so a bad path fails
-    /// the start with the file named.
+    /// The clients for the configured endpoints; reads the Koji client certificate (or checks the keytab)
+    /// now, so a bad path fails the start with the file named.
     pub fn from_settings(
         settings: &Settings,
         metrics: &crate::metrics::Metrics,
@@ -267,8 +267,16 @@ impl Remotes {
                 cert_file: cert_file.clone(),
                 key_file: key_file.clone(),
             },
+            #[cfg(feature = "kerberos")]
+            KojiAuthSettings::Kerberos { principal, keytab } => KojiAuth::Kerberos {
+                principal: principal.clone(),
+                keytab: keytab.clone(),
+            },
+            #[cfg(not(feature = "kerberos"))]
             KojiAuthSettings::Kerberos { .. } => {
-                anyhow::bail!("Kerberos login to Koji is not implemented in this build")
+                anyhow::bail!(
+                    "Kerberos login needs a fedflow built with the cargo feature `kerberos`"
+                )
             }
         };
         let koji = KojiClient::instrumented(
@@ -290,6 +298,24 @@ impl Remotes {
                 oidc_issuer: settings.bodhi.oidc_issuer.clone(),
                 client_id: settings.bodhi.client_id.clone(),
             },
+            #[cfg(feature = "kerberos")]
+            BodhiAuthSettings::Kerberos {
+                principal,
+                keytab,
+                token_file,
+            } => BodhiAuth::Kerberos {
+                negotiator: crate::krb::Negotiator::new(principal, keytab)
+                    .context("setting up the Kerberos login to Bodhi")?,
+                oidc_issuer: settings.bodhi.oidc_issuer.clone(),
+                client_id: settings.bodhi.client_id.clone(),
+                token_file: token_file.clone(),
+            },
+            #[cfg(not(feature = "kerberos"))]
+            BodhiAuthSettings::Kerberos { .. } => {
+                anyhow::bail!(
+                    "Kerberos login needs a fedflow built with the cargo feature `kerberos`"
+                )
+            }
         };
         let bodhi = BodhiClient::new(&settings.bodhi.url, settings.bodhi.timeout)
             .context("setting up the Bodhi client")?

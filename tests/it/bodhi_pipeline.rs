@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Generous: the whole suite shares two cores in CI.
-const WAIT: Duration = Duration::from_secs(60);
-const CANDIDATE: &str = "f43-updates-candidate";
+pub(crate) const WAIT: Duration = Duration::from_secs(60);
+pub(crate) const CANDIDATE: &str = "f43-updates-candidate";
 const AUTHOR: &str = "Alice Example <alice@example.org> - 1.0-1";
 
-fn rules(package: &str, koji_branches: &str, update_keys: &str) -> String {
+pub(crate) fn rules(package: &str, koji_branches: &str, update_keys: &str) -> String {
     format!(
         "[[package]]\nname = \"{package}\"\n[package.koji_build]\nbranches = {koji_branches}\n\
          allowed_committers = [\"{PUSHER}\"]\n[package.bodhi_update]\n{update_keys}\n\n"
@@ -24,7 +24,7 @@ fn rules(package: &str, koji_branches: &str, update_keys: &str) -> String {
 }
 
 /// A build fedflow submitted and the fake hub completed.
-struct Built {
+pub(crate) struct Built {
     nvr: String,
     build_id: i64,
     task_id: i64,
@@ -33,7 +33,7 @@ struct Built {
 }
 
 impl Built {
-    fn message(&self) -> BuildMessage<'_> {
+    pub(crate) fn message(&self) -> BuildMessage<'_> {
         let mut parts = self.nvr.rsplitn(3, '-');
         let release = parts.next().unwrap_or_default();
         let version = parts.next().unwrap_or_default();
@@ -51,7 +51,7 @@ impl Built {
 
 /// Pushes `package` to `branch`, waits for fedflow's `build` call, completes the task in the fake hub with
 /// `changelog` (newest first) and publishes the COMPLETE message.
-fn push_and_build(
+pub(crate) fn push_and_build(
     env: &PipelineEnv,
     package: &str,
     branch: &str,
@@ -139,7 +139,7 @@ fn wait_note(env: &PipelineEnv, package: &str, needle: &str) -> Value {
 }
 
 /// The pipeline of `package` on `branch` once its update has Bodhi status `status`.
-fn wait_update(env: &PipelineEnv, package: &str, branch: &str, status: &str) -> Value {
+pub(crate) fn wait_update(env: &PipelineEnv, package: &str, branch: &str, status: &str) -> Value {
     wait_for(
         env,
         &format!("of {package} {branch} with an update in {status}"),
@@ -152,7 +152,7 @@ fn wait_update(env: &PipelineEnv, package: &str, branch: &str, status: &str) -> 
     )
 }
 
-fn tag(env: &PipelineEnv, built: &Built, tag: &str) {
+pub(crate) fn tag(env: &PipelineEnv, built: &Built, tag: &str) {
     env.koji.tag_build(built.build_id, tag);
     env.bodhi.tag_build(&built.nvr, tag);
 }

@@ -7,6 +7,8 @@ mod consume;
 mod copr;
 mod distgit_client;
 mod http;
+#[cfg(feature = "kerberos")]
+mod kerberos;
 mod koji_client;
 mod lifecycle;
 mod outage;

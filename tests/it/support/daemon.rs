@@ -71,6 +71,10 @@ impl Instance {
             .env_remove("NOTIFY_SOCKET")
             .env_remove("JOURNAL_STREAM")
             .env_remove("WATCHDOG_USEC")
+            // A Kerberos test may have pointed this process at its client keytab; a daemon sets up its
+            // own from its configuration.
+            .env_remove("KRB5_CLIENT_KTNAME")
+            .env_remove("KRB5CCNAME")
             .stdin(Stdio::null());
         command
     }

@@ -3,7 +3,8 @@
 //! the message fixtures ([`fixtures`]), the process plumbing that makes sure no node outlives
 //! the test binary ([`process`]), the fedflow daemon under test ([`daemon`]), the fake Koji hub
 //! ([`fake_koji`]), fake dist-git and Bodhi HTTP servers ([`fake_distgit`], [`fake_bodhi`], on [`fake_http`]),
-//! and the end-to-end pipeline setup that combines them ([`pipeline_env`]).
+//! the end-to-end pipeline setup that combines them ([`pipeline_env`]), and, with the feature `kerberos`, a
+//! private MIT KDC and the acceptor side of `Negotiate` ([`kdc`]).
 
 pub mod amqp;
 pub mod broker;
@@ -15,6 +16,8 @@ pub mod fake_http;
 pub mod fake_idp;
 pub mod fake_koji;
 pub mod fixtures;
+#[cfg(feature = "kerberos")]
+pub mod kdc;
 pub mod node_spec;
 pub mod pipeline_env;
 pub mod process;

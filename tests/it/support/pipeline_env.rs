@@ -16,6 +16,37 @@ use std::time::Duration;
 /// The account fedflow's client certificate logs in as on the fake hub.
 pub const PUSHER: &str = "alice";
 
+/// How the daemon under test logs in.
+enum Login {
+    /// Observe-only.
+    None,
+    /// Koji with the fake hub's client certificate; Bodhi (when asked) with a token file.
+    Ssl,
+    /// Koji and Bodhi with Kerberos.
+    #[cfg(feature = "kerberos")]
+    Kerberos {
+        principal: String,
+        keytab: std::path::PathBuf,
+    },
+}
+
+/// The `[bodhi]` keys of a token-file login (none without `bodhi_keys`).
+fn token_file_login(koji: &FakeKoji, idp: &FakeIdp, bodhi_keys: &str) -> String {
+    if bodhi_keys.is_empty() {
+        return String::new();
+    }
+    let dir = koji
+        .client_cert_file()
+        .parent()
+        .map(std::path::Path::to_path_buf);
+    let token_file = idp.write_token_file(&dir.unwrap_or_else(std::env::temp_dir));
+    format!(
+        "auth = \"refresh-token\"\ntoken_file = \"{}\"\noidc_issuer = \"{}\"\n{bodhi_keys}\n",
+        token_file.display(),
+        idp.issuer()
+    )
+}
+
 pub struct PipelineEnv {
     pub koji: FakeKoji,
     pub distgit: FakeDistGit,
@@ -34,24 +65,24 @@ pub struct PipelineEnv {
 impl PipelineEnv {
     /// `sections` is TOML appended to the configuration (`[[package]]` rules, overrides).
     pub fn new(sections: &str) -> PipelineEnv {
-        Self::build("", "", sections, true)
+        Self::build("", "", sections, Login::Ssl)
     }
 
     /// Observe-only: no Koji credentials.
     pub fn observe_only(sections: &str) -> PipelineEnv {
-        Self::build("", "", sections, false)
+        Self::build("", "", sections, Login::None)
     }
 
     /// `distgit_keys` are added to the `[distgit]` table (e.g. `honour_packit_yaml`).
     pub fn with_distgit(distgit_keys: &str, sections: &str) -> PipelineEnv {
-        Self::build(distgit_keys, "", sections, true)
+        Self::build(distgit_keys, "", sections, Login::Ssl)
     }
 
     /// Koji login plus a Bodhi login (a token file the fake identity provider issued); `bodhi_keys` are
     /// added to the `[bodhi]` table.
     #[allow(dead_code)]
     pub fn with_bodhi_login(bodhi_keys: &str, sections: &str) -> PipelineEnv {
-        Self::build("", bodhi_keys, sections, true)
+        Self::build("", bodhi_keys, sections, Login::Ssl)
     }
 
     /// Both: `[distgit]` keys and a Bodhi login.
@@ -61,38 +92,68 @@ impl PipelineEnv {
         bodhi_keys: &str,
         sections: &str,
     ) -> PipelineEnv {
-        Self::build(distgit_keys, bodhi_keys, sections, true)
+        Self::build(distgit_keys, bodhi_keys, sections, Login::Ssl)
     }
 
-    fn build(distgit_keys: &str, bodhi_keys: &str, sections: &str, ssl: bool) -> PipelineEnv {
+    /// Koji and Bodhi both log in with Kerberos as `principal` (keys in `keytab`): the hub is reached by
+    /// name and the IdP verifies tickets against the private KDC ([`super::kdc::shared`] must be running).
+    /// `bodhi_keys` are added to the `[bodhi]` table.
+    #[cfg(feature = "kerberos")]
+    pub fn with_kerberos(
+        principal: &str,
+        keytab: &std::path::Path,
+        bodhi_keys: &str,
+        sections: &str,
+    ) -> PipelineEnv {
+        Self::build(
+            "",
+            bodhi_keys,
+            sections,
+            Login::Kerberos {
+                principal: principal.to_owned(),
+                keytab: keytab.to_owned(),
+            },
+        )
+    }
+
+    fn build(distgit_keys: &str, bodhi_keys: &str, sections: &str, login: Login) -> PipelineEnv {
         let koji = FakeKoji::start();
         let distgit = FakeDistGit::start();
-        let idp = FakeIdp::start();
+        let idp = match &login {
+            #[cfg(feature = "kerberos")]
+            Login::Kerberos { .. } => FakeIdp::start_kerberos(true),
+            _ => FakeIdp::start(),
+        };
         let bodhi = FakeBodhi::start_with_idp(&idp);
         bodhi.set_releases(super::fake_bodhi::realistic_releases());
         let prefix = unique_prefix();
-        let bodhi_login = if bodhi_keys.is_empty() {
-            String::new()
-        } else {
-            let dir = koji
-                .client_cert_file()
-                .parent()
-                .map(std::path::Path::to_path_buf);
-            let token_file = idp.write_token_file(&dir.unwrap_or_else(std::env::temp_dir));
-            format!(
-                "auth = \"refresh-token\"\ntoken_file = \"{}\"\noidc_issuer = \"{}\"\n{bodhi_keys}\n",
-                token_file.display(),
-                idp.issuer()
-            )
-        };
-        let auth = if ssl {
-            format!(
-                "auth = \"ssl\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
-                koji.client_cert_file().display(),
-                koji.client_key_file().display()
-            )
-        } else {
-            "auth = \"none\"\n".to_owned()
+        let (hub, auth, bodhi_login) = match login {
+            Login::None => (
+                koji.hub_url(),
+                "auth = \"none\"\n".to_owned(),
+                String::new(),
+            ),
+            Login::Ssl => (
+                koji.hub_url(),
+                format!(
+                    "auth = \"ssl\"\ncert_file = \"{}\"\nkey_file = \"{}\"\n",
+                    koji.client_cert_file().display(),
+                    koji.client_key_file().display()
+                ),
+                token_file_login(&koji, &idp, bodhi_keys),
+            ),
+            #[cfg(feature = "kerberos")]
+            Login::Kerberos { principal, keytab } => (
+                koji.hub_url_by_name(),
+                format!(
+                    "auth = \"kerberos\"\nprincipal = \"{principal}\"\nkeytab = \"{}\"\n",
+                    keytab.display()
+                ),
+                format!(
+                    "auth = \"kerberos\"\noidc_issuer = \"{}\"\n{bodhi_keys}\n",
+                    idp.issuer()
+                ),
+            ),
         };
         let config = format!(
             "url = \"{url}\"\ntopics = [\"pagure.git.receive\", \"buildsys.build.state.change\", \"buildsys.tag\", \"bodhi.update.#\"]\n\n\
@@ -100,7 +161,6 @@ impl PipelineEnv {
              [distgit]\nurl = \"{distgit}\"\n{distgit_keys}\n\n[bodhi]\nurl = \"{bodhi}\"\n{bodhi_login}\n\
              [reconcile]\nafter_minutes = 0\ninterval_seconds = 1\n\n{sections}",
             url = shared().plain_url(),
-            hub = koji.hub_url(),
             ca = koji.ca_file().display(),
             distgit = distgit.base_url(),
             bodhi = bodhi.base_url(),

@@ -40,6 +40,8 @@ pub struct Call {
     pub session_key: Option<String>,
     pub callnum: Option<String>,
     pub client: ClientIdentity,
+    /// The principal a verified `Negotiate` header named (mod_auth_gssapi's `REMOTE_USER`).
+    pub remote_user: Option<String>,
 }
 
 impl Call {

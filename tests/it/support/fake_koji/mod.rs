@@ -38,6 +38,9 @@ pub struct RecordedCall {
     pub callnum: Option<i64>,
     pub user_agent: Option<String>,
     pub content_type: Option<String>,
+    /// The Kerberos principal of a verified `Authorization: Negotiate` header (logins only).
+    #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
+    pub negotiated_principal: Option<String>,
     pub at: SystemTime,
 }
 
@@ -56,6 +59,10 @@ pub enum Injection {
     ExpireSession,
     /// Answer HTTP 200 with this body (e.g. a proxy's HTML page, or an oversized answer).
     RawBody(String),
+    /// Process a Kerberos login, but answer with a mutual-authentication token that does not verify (as a
+    /// server that is not the one the ticket was for would).
+    #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
+    ForgedMutualToken,
 }
 
 pub struct FakeKoji {
@@ -129,6 +136,12 @@ impl FakeKoji {
     /// `https://127.0.0.1:PORT/kojihub`
     pub fn hub_url(&self) -> String {
         format!("https://127.0.0.1:{}/kojihub", self.port)
+    }
+
+    /// `https://localhost:PORT/kojihub`: the name a Kerberos login asks a ticket for (`HTTP/localhost`).
+    #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
+    pub fn hub_url_by_name(&self) -> String {
+        format!("https://localhost:{}/kojihub", self.port)
     }
 
     pub fn certs(&self) -> &Certs {

@@ -225,6 +225,22 @@ async fn handle(
         header(&request, "User-Agent"),
         header(&request, "Content-Type"),
     );
+    // mod_auth_gssapi guards /kojihub/ssllogin: a Negotiate token must verify before Koji sees the call.
+    let negotiated = match negotiate(&path, header(&request, "Authorization")) {
+        None => None,
+        Some(Ok(negotiated)) => Some(negotiated),
+        Some(Err(reason)) => {
+            let mut refusal = status_response(
+                StatusCode::UNAUTHORIZED,
+                &format!("<html><body>GSSAPI: {reason}</body></html>"),
+            );
+            refusal.headers_mut().insert(
+                "WWW-Authenticate",
+                hyper::header::HeaderValue::from_static("Negotiate"),
+            );
+            return Ok(refusal);
+        }
+    };
     let body = axum::body::to_bytes(Body::new(request.into_body()), MAX_REQUEST_BYTES).await;
     let Some(text) = body
         .ok()
@@ -253,6 +269,7 @@ async fn handle(
         session_key: session_key.clone(),
         callnum: callnum.clone(),
         client,
+        remote_user: negotiated.as_ref().map(|(principal, _)| principal.clone()),
     };
     let injection = {
         let (lock, calls_changed) = &*shared;
@@ -266,6 +283,7 @@ async fn handle(
             callnum: callnum.and_then(|n| n.parse().ok()),
             user_agent,
             content_type,
+            negotiated_principal: call.remote_user.clone(),
             at: SystemTime::now(),
         });
         calls_changed.notify_all();
@@ -274,6 +292,7 @@ async fn handle(
             .and_then(|queue| queue.pop_front())
     };
     let mut hang = Duration::ZERO;
+    let mut negotiated = negotiated;
     match injection {
         Some(Injection::Fault { code, string }) => {
             return Ok(xml_response(xml::fault(code, &string)));
@@ -288,6 +307,11 @@ async fn handle(
         Some(Injection::RawBody(body)) => return Ok(xml_response(body)),
         Some(Injection::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Injection::AcceptThenHang(delay)) => hang = delay,
+        Some(Injection::ForgedMutualToken) => {
+            if let Some((_, reply)) = &mut negotiated {
+                *reply = Some("Zm9yZ2Vk".to_owned());
+            }
+        }
         Some(Injection::ExpireSession) => {
             let mut hub = shared
                 .0
@@ -307,8 +331,42 @@ async fn handle(
     if !hang.is_zero() {
         tokio::time::sleep(hang).await;
     }
-    Ok(xml_response(match outcome {
+    let mut response = xml_response(match outcome {
         Ok(value) => xml::response(&value),
         Err((code, string)) => xml::fault(code, &string),
-    }))
+    });
+    // Mutual authentication: the service's token goes back with the answer.
+    if let Some(reply) = negotiated.and_then(|(_, reply)| reply)
+        && let Ok(value) = format!("Negotiate {reply}").parse()
+    {
+        response.headers_mut().insert("WWW-Authenticate", value);
+    }
+    Ok(response)
+}
+
+/// The principal of a verified `Negotiate` header at `/kojihub/ssllogin` and the service's reply token, or
+/// why the token was refused (answered 401 with a `Negotiate` challenge, as mod_auth_gssapi does); `None`
+/// without such a header.
+#[cfg(feature = "kerberos")]
+fn negotiate(
+    path: &str,
+    authorization: Option<String>,
+) -> Option<Result<(String, Option<String>), String>> {
+    let authorization = authorization.filter(|value| value.starts_with("Negotiate "))?;
+    if path != "/kojihub/ssllogin" {
+        return None;
+    }
+    Some(
+        crate::support::kdc::accept(&authorization)
+            .map(|accepted| (accepted.principal, accepted.reply)),
+    )
+}
+
+/// Without Kerberos in this build, `Negotiate` headers are not looked at.
+#[cfg(not(feature = "kerberos"))]
+fn negotiate(
+    _path: &str,
+    _authorization: Option<String>,
+) -> Option<Result<(String, Option<String>), String>> {
+    None
 }

@@ -1,6 +1,6 @@
 //! Koji's session rules on the fake hub (`kojihub/auth.py`): the session headers, expiry, the
 //! call-number check (`SequenceError`/`RetryError`), and `sslLogin` with client-certificate
-//! verification and `renew=True`.
+//! verification or a GSSAPI principal, and `renew=True`.
 
 use serde_json::{Value as Json, json};
 
@@ -11,6 +11,30 @@ pub struct SessionRow {
     pub user: String,
     pub lastcall: Option<i64>,
     pub expired: bool,
+}
+
+impl Hub {
+    /// The CN of a client certificate that verified at `/ssllogin` (mod_ssl's `SSL_CLIENT_S_DN_CN`).
+    fn certificate_user(call: &Call) -> Result<String, Fault> {
+        // As deployed, only /kojihub/ssllogin asks mod_ssl to verify the client.
+        let verify = if call.path.ends_with("/ssllogin") {
+            call.client.verify.as_str()
+        } else {
+            "NONE"
+        };
+        if verify != "SUCCESS" {
+            return Err(fault(
+                AUTH_ERROR,
+                format!("could not verify client: {verify}"),
+            ));
+        }
+        call.client.common_name.clone().ok_or_else(|| {
+            fault(
+                AUTH_ERROR,
+                "unable to get user information (CN) from client certificate",
+            )
+        })
+    }
 }
 
 pub enum Auth {
@@ -67,21 +91,14 @@ impl Hub {
         if matches!(auth, Auth::LoggedIn(_)) {
             return Err(fault(AUTH_ERROR, "Already logged in"));
         }
-        // As deployed, only /kojihub/ssllogin asks mod_ssl to verify the client.
-        let verify = if call.path.ends_with("/ssllogin") {
-            call.client.verify.as_str()
-        } else {
-            "NONE"
-        };
-        if verify != "SUCCESS" {
-            return Err(fault(
-                AUTH_ERROR,
-                format!("could not verify client: {verify}"),
-            ));
-        }
-        let Some(user) = call.client.common_name.clone() else {
-            let text = "unable to get user information (CN) from client certificate";
-            return Err(fault(AUTH_ERROR, text));
+        let user = match &call.remote_user {
+            // GSSAPI: Koji's user is the principal's name (its krb_principal mapping).
+            Some(principal) => principal
+                .split(['@', '/'])
+                .next()
+                .unwrap_or(principal)
+                .to_owned(),
+            None => Self::certificate_user(call)?,
         };
         let user_id = self.user_id(&user);
         let key: String = format!(

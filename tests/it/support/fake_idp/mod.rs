@@ -1,9 +1,13 @@
 //! A fake OIDC provider shaped like Fedora's Ipsilon (`/openidc/...`): discovery, the token endpoint
 //! (`refresh_token` and `authorization_code` grants, OAuth JSON errors, rotated refresh tokens), the
-//! authorization endpoint answering a `Negotiate` request with `<title>code=…&state=…</title>` (for the
-//! Kerberos login to come), and the token registry the fake Bodhi introspects bearer tokens against.
+//! authorization endpoint answering a `Negotiate` request with `<title>code=…&state=…</title>` (any token,
+//! or, in Kerberos mode, one that verifies against the private KDC and names a known principal, with the
+//! redirect to `redirect_uri` instead of the page when `oob` is not offered), and the token registry the
+//! fake Bodhi introspects bearer tokens against.
 //! Tests control expiry and revocation, read request counts and a journal shared with the fake Bodhi
 //! (the order of the whole login), and get token files in bodhi-client's layout.
+
+mod authorization;
 
 use super::fake_http::{
     ServerThread, Traffic, injected_reply, json_reply, lock, query_pairs, reply,
@@ -40,6 +44,7 @@ struct IdpState {
     issued: Vec<String>,
     /// The IdP's and the linked fake Bodhi's requests, in order, as `<server> <METHOD> <path>`.
     journal: Vec<String>,
+    login: authorization::Login,
 }
 
 impl IdpState {
@@ -73,6 +78,8 @@ type Shared = Arc<Mutex<IdpState>>;
 pub struct FakeIdp {
     state: Shared,
     server: ServerThread,
+    /// Reached as `localhost` (a Kerberos service name) instead of `127.0.0.1`.
+    by_name: bool,
 }
 
 /// What the fake Bodhi shares with the IdP: bearer-token introspection and the journal.
@@ -100,7 +107,7 @@ impl FakeIdp {
         let router = axum::Router::new()
             .route("/openidc/.well-known/openid-configuration", get(discovery))
             .route("/openidc/Token", axum::routing::post(token))
-            .route("/openidc/Authorization", get(authorization))
+            .route("/openidc/Authorization", get(authorization::authorization))
             .fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
                 state.clone(),
@@ -110,12 +117,46 @@ impl FakeIdp {
         FakeIdp {
             state,
             server: ServerThread::start("fake-idp", router),
+            by_name: false,
         }
     }
 
-    /// `http://127.0.0.1:<port>/openidc`, as configured in `oidc_issuer`.
+    /// In Kerberos mode, reached as `http://localhost:<port>`: the authorization endpoint wants a ticket of
+    /// the private KDC for `HTTP/localhost` naming `kdc::BOT` (account [`USER`]).
+    #[cfg(feature = "kerberos")]
+    pub fn start_kerberos(out_of_band: bool) -> FakeIdp {
+        let mut idp = FakeIdp::start();
+        idp.by_name = true;
+        let accounts = HashMap::from([(crate::support::kdc::BOT.to_owned(), USER.to_owned())]);
+        lock(&idp.state).login = authorization::Login::Kerberos {
+            out_of_band,
+            accounts,
+        };
+        idp
+    }
+
+    /// Kerberos mode: the principals the IdP knows from now on (none: every ticket is refused).
+    #[cfg(feature = "kerberos")]
+    pub fn set_kerberos_accounts(&self, accounts: &[(&str, &str)]) {
+        if let authorization::Login::Kerberos {
+            accounts: known, ..
+        } = &mut lock(&self.state).login
+        {
+            *known = accounts
+                .iter()
+                .map(|(principal, user)| ((*principal).to_owned(), (*user).to_owned()))
+                .collect();
+        }
+    }
+
+    /// `http://127.0.0.1:<port>/openidc` (`localhost` in Kerberos mode), as configured in `oidc_issuer`.
     pub fn issuer(&self) -> String {
-        format!("{}/openidc", self.server.base_url())
+        let base = self.server.base_url();
+        if self.by_name {
+            format!("{}/openidc", base.replace("127.0.0.1", "localhost"))
+        } else {
+            format!("{base}/openidc")
+        }
     }
 
     pub fn link(&self) -> IdpLink {
@@ -232,7 +273,13 @@ async fn not_found() -> Response {
     reply(404, "text/html", "Not Found")
 }
 
-async fn discovery(headers: HeaderMap) -> Response {
+async fn discovery(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let modes = match lock(&state).login {
+        authorization::Login::Kerberos {
+            out_of_band: false, ..
+        } => vec!["query", "fragment", "form_post"],
+        _ => vec!["query", "fragment", "form_post", "oob"],
+    };
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
@@ -247,7 +294,7 @@ async fn discovery(headers: HeaderMap) -> Response {
             "userinfo_endpoint": format!("{issuer}/UserInfo"),
             "introspection_endpoint": format!("{issuer}/TokenInfo"),
             "response_types_supported": ["code", "id_token", "token", "code id_token"],
-            "response_modes_supported": ["query", "fragment", "form_post", "oob"],
+            "response_modes_supported": modes,
             "grant_types_supported": ["authorization_code", "implicit", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "scopes_supported": SCOPES.split(' ').collect::<Vec<_>>(),
@@ -291,58 +338,4 @@ async fn token(State(state): State<Shared>, body: Bytes) -> Response {
         }
         _ => oauth_error(400, "unsupported_grant_type", "Unsupported grant type"),
     }
-}
-
-/// With `Authorization: Negotiate …` the user counts as logged in and the page carries the code in its
-/// title (Ipsilon's out-of-band page); without it, the 401 challenge a browser would answer.
-async fn authorization(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
-    let query = query_pairs(uri.query());
-    let field = |name: &str| {
-        query
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
-    let negotiated = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("Negotiate ") && value.len() > "Negotiate ".len());
-    if !negotiated {
-        let mut response = reply(
-            401,
-            "text/html",
-            "<html><head><title>Log In</title></head><body>Kerberos login required</body></html>",
-        );
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Negotiate"),
-        );
-        return response;
-    }
-    if field("client_id").as_deref() != Some(CLIENT_ID)
-        || field("response_type").as_deref() != Some("code")
-    {
-        return reply(
-            400,
-            "text/html",
-            "<html><head><title>Error</title></head><body>Invalid request</body></html>",
-        );
-    }
-    let redirect_uri = field("redirect_uri").unwrap_or_default();
-    let mut state = lock(&state);
-    let code = state.mint("code");
-    state
-        .codes
-        .insert(code.clone(), (redirect_uri, USER.to_owned()));
-    let title = match field("state") {
-        Some(oauth_state) => format!("code={code}&state={oauth_state}"),
-        None => format!("code={code}"),
-    };
-    reply(
-        200,
-        "text/html",
-        format!(
-            "<html><head><title>{title}</title></head><body>Please copy this code.</body></html>"
-        ),
-    )
 }
