@@ -21,6 +21,7 @@ fn report(reconnects: u64, active: &[(&str, u64)], needs_attention: u64) -> Stat
         bus: Some(BusReport {
             state: BusState::Connected { since: 0 },
             queue: "q".to_owned(),
+            shard: Default::default(),
             acked: 0,
             rejected: 0,
             reconnects,
@@ -135,4 +136,19 @@ fn copr_builds_mirror_the_stores_counts() {
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
+}
+
+#[test]
+fn the_shard_is_an_info_metric_with_index_and_count() {
+    let text = encoded(&Metrics::new());
+    assert!(
+        text.contains("fedflow_shard_info{index=\"0\",count=\"1\"} 1"),
+        "{text}"
+    );
+    let shard = "2/3".parse().expect("valid shard");
+    let text = encoded(&Metrics::for_shard(shard));
+    assert!(
+        text.contains("fedflow_shard_info{index=\"2\",count=\"3\"} 1"),
+        "{text}"
+    );
 }
