@@ -13,4 +13,5 @@ mod outage;
 mod packaging;
 mod pipeline;
 mod replay;
+mod shard;
 mod support;
