@@ -273,3 +273,59 @@ pub fn format_time(unix: u64) -> String {
         })
         .unwrap_or_else(|| unix.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report_of(shard: &str) -> StatusReport {
+        StatusReport {
+            daemon: DaemonReport {
+                running: true,
+                pid: Some(1),
+                started_at: Some(0),
+                version: "0".to_owned(),
+            },
+            bus: Some(BusReport {
+                state: BusState::Connected { since: 0 },
+                queue: "q".to_owned(),
+                shard: shard.parse().expect("valid shard"),
+                acked: 0,
+                rejected: 0,
+                reconnects: 0,
+                last_error: None,
+            }),
+            messages: Counters::default(),
+            store: StoreReport {
+                dir: "/x".to_owned(),
+                size_bytes: 0,
+            },
+            pipelines: PipelineReport::default(),
+            recent: Vec::new(),
+            http: None,
+        }
+    }
+
+    #[test]
+    fn the_systemd_status_line_names_the_shard_only_when_the_work_is_split() {
+        assert!(
+            report_of("1/2")
+                .status_line()
+                .contains("; queue q (shard 1/2);"),
+            "{}",
+            report_of("1/2").status_line()
+        );
+        assert!(!report_of("0/1").status_line().contains("shard"));
+    }
+
+    #[test]
+    fn a_report_without_a_shard_reads_as_one_instance() {
+        let mut json = serde_json::to_value(report_of("1/2")).expect("json");
+        assert_eq!(json["bus"]["shard"], "1/2");
+        if let Some(bus) = json["bus"].as_object_mut() {
+            bus.remove("shard");
+        }
+        let back: StatusReport = serde_json::from_value(json).expect("older daemon's report");
+        assert_eq!(back.bus.map(|b| b.shard), Some(Shard::default()));
+    }
+}

@@ -1,8 +1,9 @@
 //! What the consume path hands to the pipeline engine.
 //!
 //! Selection runs on the consume path for every decoded message, so it does no network I/O: an in-memory
-//! check of the package against the configuration, and for build state changes one index lookup. The
-//! selected work is stored in the inbox in the same transaction as the message itself.
+//! check of the package against the configuration and shard, and for messages about builds (state changes,
+//! tags, Bodhi updates) index lookups of the store's pipelines. The selected work is stored in the inbox in
+//! the same transaction as the message itself.
 //!
 //! With `bus.shard = "i/N"` only packages of this instance's shard start work here; a message about
 //! another shard's package is still recorded (seen, counted, listed) but queues nothing. Messages about a
