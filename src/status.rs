@@ -275,10 +275,11 @@ pub fn format_time(unix: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn report_of(shard: &str) -> StatusReport {
+    /// A running daemon's report, connected, with nothing stored (the metrics tests build on it).
+    pub(crate) fn connected_report(shard: &str) -> StatusReport {
         StatusReport {
             daemon: DaemonReport {
                 running: true,
@@ -309,18 +310,18 @@ mod tests {
     #[test]
     fn the_systemd_status_line_names_the_shard_only_when_the_work_is_split() {
         assert!(
-            report_of("1/2")
+            connected_report("1/2")
                 .status_line()
                 .contains("; queue q (shard 1/2);"),
             "{}",
-            report_of("1/2").status_line()
+            connected_report("1/2").status_line()
         );
-        assert!(!report_of("0/1").status_line().contains("shard"));
+        assert!(!connected_report("0/1").status_line().contains("shard"));
     }
 
     #[test]
     fn a_report_without_a_shard_reads_as_one_instance() {
-        let mut json = serde_json::to_value(report_of("1/2")).expect("json");
+        let mut json = serde_json::to_value(connected_report("1/2")).expect("json");
         assert_eq!(json["bus"]["shard"], "1/2");
         if let Some(bus) = json["bus"].as_object_mut() {
             bus.remove("shard");

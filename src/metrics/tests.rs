@@ -1,7 +1,7 @@
 //! The exposition: names, labels and values as Prometheus reads them.
 
 use super::*;
-use crate::status::{BusReport, DaemonReport, PipelineReport, StoreReport};
+use crate::status::PipelineReport;
 use std::time::{Duration, SystemTime};
 
 fn encoded(metrics: &Metrics) -> String {
@@ -11,38 +11,20 @@ fn encoded(metrics: &Metrics) -> String {
 }
 
 fn report(reconnects: u64, active: &[(&str, u64)], needs_attention: u64) -> StatusReport {
-    StatusReport {
-        daemon: DaemonReport {
-            running: true,
-            pid: Some(1),
-            started_at: Some(0),
-            version: "0".to_owned(),
-        },
-        bus: Some(BusReport {
-            state: BusState::Connected { since: 0 },
-            queue: "q".to_owned(),
-            shard: Default::default(),
-            acked: 0,
-            rejected: 0,
-            reconnects,
-            last_error: None,
-        }),
-        messages: Default::default(),
-        store: StoreReport {
-            dir: "/x".to_owned(),
-            size_bytes: 4096,
-        },
-        pipelines: PipelineReport {
-            total: 9,
-            active_by_state: active.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect(),
-            retrying: 1,
-            inbox: 2,
-            needs_attention,
-            by_state: active.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect(),
-        },
-        recent: Vec::new(),
-        http: None,
+    let mut report = crate::status::tests::connected_report("0/1");
+    if let Some(bus) = report.bus.as_mut() {
+        bus.reconnects = reconnects;
     }
+    report.store.size_bytes = 4096;
+    report.pipelines = PipelineReport {
+        total: 9,
+        active_by_state: active.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect(),
+        retrying: 1,
+        inbox: 2,
+        needs_attention,
+        by_state: active.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect(),
+    };
+    report
 }
 
 #[test]
