@@ -1,5 +1,6 @@
 //! What `fedflow status` shows: the live state shared by the daemon's tasks and the report built from it.
 
+use crate::config::Shard;
 use crate::store::{Counters, RecentEvent, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -44,6 +45,8 @@ pub struct SessionCounters {
 /// Shared between the bus task, the control socket and the notifier.
 pub struct LiveStatus {
     pub queue: String,
+    /// `bus.shard` as the daemon started with it (a restart-only setting).
+    pub shard: Shard,
     pub started_at: u64,
     pub bus: watch::Sender<BusState>,
     pub session: SessionCounters,
@@ -53,10 +56,11 @@ pub struct LiveStatus {
 }
 
 impl LiveStatus {
-    pub fn new(queue: String) -> Self {
+    pub fn new(queue: String, shard: Shard) -> Self {
         let now = unix_now();
         Self {
             queue,
+            shard,
             started_at: now,
             bus: watch::Sender::new(BusState::Connecting { since: now }),
             session: SessionCounters::default(),
@@ -93,6 +97,7 @@ impl LiveStatus {
         BusReport {
             state: self.bus.borrow().clone(),
             queue: self.queue.clone(),
+            shard: self.shard,
             acked: self.session.acked.load(Ordering::Relaxed),
             rejected: self.session.rejected.load(Ordering::Relaxed),
             reconnects: self.session.reconnects.load(Ordering::Relaxed),
@@ -145,6 +150,9 @@ pub struct DaemonReport {
 pub struct BusReport {
     pub state: BusState,
     pub queue: String,
+    /// Which packages this instance acts on (`"i/N"`); absent from older daemons' reports, which act on all.
+    #[serde(default)]
+    pub shard: Shard,
     /// Deliveries acknowledged by this process since it started.
     pub acked: u64,
     pub rejected: u64,
@@ -207,10 +215,15 @@ impl StatusReport {
             }
             None => "not running".to_owned(),
         };
-        let (queue, acked) = self
-            .bus
-            .as_ref()
-            .map_or((String::new(), 0), |b| (b.queue.clone(), b.acked));
+        let (queue, acked) = self.bus.as_ref().map_or((String::new(), 0), |b| {
+            // Only a split deployment names the shard: one instance is the usual case.
+            let queue = if b.shard.is_split() {
+                format!("{} (shard {})", b.queue, b.shard)
+            } else {
+                b.queue.clone()
+            };
+            (queue, b.acked)
+        });
         let active: u64 = self.pipelines.active_by_state.values().sum();
         let attention = match self.pipelines.needs_attention {
             0 => String::new(),
@@ -259,4 +272,61 @@ pub fn format_time(unix: u64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| unix.to_string())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A running daemon's report, connected, with nothing stored (the metrics tests build on it).
+    pub(crate) fn connected_report(shard: &str) -> StatusReport {
+        StatusReport {
+            daemon: DaemonReport {
+                running: true,
+                pid: Some(1),
+                started_at: Some(0),
+                version: "0".to_owned(),
+            },
+            bus: Some(BusReport {
+                state: BusState::Connected { since: 0 },
+                queue: "q".to_owned(),
+                shard: shard.parse().expect("valid shard"),
+                acked: 0,
+                rejected: 0,
+                reconnects: 0,
+                last_error: None,
+            }),
+            messages: Counters::default(),
+            store: StoreReport {
+                dir: "/x".to_owned(),
+                size_bytes: 0,
+            },
+            pipelines: PipelineReport::default(),
+            recent: Vec::new(),
+            http: None,
+        }
+    }
+
+    #[test]
+    fn the_systemd_status_line_names_the_shard_only_when_the_work_is_split() {
+        assert!(
+            connected_report("1/2")
+                .status_line()
+                .contains("; queue q (shard 1/2);"),
+            "{}",
+            connected_report("1/2").status_line()
+        );
+        assert!(!connected_report("0/1").status_line().contains("shard"));
+    }
+
+    #[test]
+    fn a_report_without_a_shard_reads_as_one_instance() {
+        let mut json = serde_json::to_value(connected_report("1/2")).expect("json");
+        assert_eq!(json["bus"]["shard"], "1/2");
+        if let Some(bus) = json["bus"].as_object_mut() {
+            bus.remove("shard");
+        }
+        let back: StatusReport = serde_json::from_value(json).expect("older daemon's report");
+        assert_eq!(back.bus.map(|b| b.shard), Some(Shard::default()));
+    }
 }

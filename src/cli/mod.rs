@@ -308,8 +308,8 @@ fn render_status(report: &StatusReport) -> String {
         let _ = writeln!(out, "bus:      {}", bus.state.describe());
         let _ = writeln!(
             out,
-            "          queue {}; this run: acked {}, rejected {}, reconnects {}",
-            bus.queue, bus.acked, bus.rejected, bus.reconnects
+            "          queue {}; shard {}; this run: acked {}, rejected {}, reconnects {}",
+            bus.queue, bus.shard, bus.acked, bus.rejected, bus.reconnects
         );
     }
     if let Some(url) = &report.http {

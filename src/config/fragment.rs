@@ -37,6 +37,7 @@ pub struct BusFragment {
     pub max_body_bytes: Option<u64>,
     pub reconnect_max_seconds: Option<u64>,
     pub contact_email: Option<String>,
+    pub shard: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

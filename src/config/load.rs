@@ -356,6 +356,7 @@ fn validate(
             max_body_bytes,
             reconnect_max: Duration::from_secs(reconnect_max_seconds),
             contact_email: bus.contact_email.filter(|e| !e.is_empty()),
+            shard: super::shard::shard(bus.shard).map_err(|r| from_rejected(layers, r))?,
         },
         state: StateSettings {
             dir,

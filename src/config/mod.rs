@@ -11,12 +11,14 @@ mod fragment;
 mod http;
 mod load;
 mod settings;
+mod shard;
 mod workflow;
 
 pub use copr::{COPR_TOPICS, CoprSettings, DEFAULT_COPR_URL, is_copr_topic};
 pub use http::{DEFAULT_HTTP_LISTEN, HttpSettings};
 pub use load::{ConfigError, Inputs, load};
 pub use settings::{AmqpUrl, BusSettings, LogSettings, Settings, StateSettings};
+pub use shard::{MAX_SHARDS, Shard, ShardError, fnv1a_64};
 pub use workflow::{
     BodhiAuthSettings, BodhiSettings, BodhiUpdateRule, ConfigSource, DistGitSettings,
     KojiAuthSettings, KojiBuildRule, KojiSettings, MAX_PACKIT_CONFIG_BYTES, PackageRule,

@@ -53,6 +53,8 @@ pub struct BusSettings {
     pub reconnect_max: Duration,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_email: Option<String>,
+    /// The packages this instance acts on (`"i/N"`); messages about the others are only recorded.
+    pub shard: super::Shard,
 }
 
 impl BusSettings {

@@ -392,3 +392,67 @@ fn bodhi_login_and_update_timing_are_validated_with_the_key_named() {
     });
     assert!(message.contains("bodhi.tag_wait_minutes"), "{message}");
 }
+
+#[test]
+fn shard_defaults_to_one_instance_and_is_shown_as_configured() {
+    let settings = load(&Inputs::default()).expect("defaults");
+    assert_eq!(settings.bus.shard, Shard::default());
+    let settings = load(&Inputs {
+        env: env(&[("FEDFLOW_BUS__SHARD", "1/2")]),
+        ..Inputs::default()
+    })
+    .expect("valid");
+    assert_eq!(
+        (settings.bus.shard.index(), settings.bus.shard.count()),
+        (1, 2)
+    );
+    let printed = toml::to_string(&settings).expect("serialize");
+    assert!(printed.contains("shard = \"1/2\""), "{printed}");
+}
+
+#[test]
+fn a_bad_shard_names_the_key_its_origin_and_the_expected_form() {
+    let tmp = TempDir::new().expect("tempdir");
+    for (raw, why) in [
+        ("1/1", "index 1 must be below the count 1"),
+        ("2/2", "index 2 must be below the count 2"),
+        ("0/0", "at least 1"),
+        ("a/b", "\"a\" is not a whole number"),
+        ("1", "no `/`"),
+        ("-1/2", "\"-1\" is not a whole number"),
+        (" 0/2 ", "\" 0\" is not a whole number"),
+        ("0/2048", "more than the 1024"),
+    ] {
+        let file = write(
+            tmp.path(),
+            "80-shard.toml",
+            &format!("[bus]\nshard = {raw:?}\n"),
+        );
+        let message = load_err(&Inputs {
+            config_files: vec![file.clone()],
+            ..Inputs::default()
+        });
+        assert!(message.contains("bus.shard"), "{message}");
+        assert!(message.contains(&file.display().to_string()), "{message}");
+        assert!(message.contains("expected \"INDEX/COUNT\""), "{message}");
+        assert!(message.contains(&format!("got {raw:?}")), "{message}");
+        assert!(message.contains(why), "{raw:?}: {message}");
+    }
+    // A number instead of a string is a type error of the file, as for any key.
+    let file = write(tmp.path(), "81-shard.toml", "[bus]\nshard = 1\n");
+    let message = load_err(&Inputs {
+        config_files: vec![file],
+        ..Inputs::default()
+    });
+    assert!(message.contains("shard"), "{message}");
+    assert!(message.contains("string"), "{message}");
+    // From the environment, the variable is named.
+    let message = load_err(&Inputs {
+        env: env(&[("FEDFLOW_BUS__SHARD", "3/2")]),
+        ..Inputs::default()
+    });
+    assert!(
+        message.contains("bus.shard") && message.contains("FEDFLOW_BUS__SHARD"),
+        "{message}"
+    );
+}

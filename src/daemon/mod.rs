@@ -36,7 +36,8 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
     let queue = store
         .queue_name(settings.bus.queue.as_deref())
         .context("choosing the queue name")?;
-    let live = Arc::new(LiveStatus::new(queue));
+    let live = Arc::new(LiveStatus::new(queue, settings.bus.shard));
+    warn_of_a_shard_change(&store, settings.bus.shard).context("recording the shard")?;
     let socket = control::socket_path(&state_dir);
     let listener = control::bind(&socket)
         .with_context(|| format!("binding the control socket {}", socket.display()))?;
@@ -47,11 +48,12 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
         version = env!("CARGO_PKG_VERSION"),
         state_dir = %state_dir.display(),
         queue = %live.queue,
+        shard = %live.shard,
         url = %settings.bus.url,
         "fedflow starting"
     );
 
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::for_shard(settings.bus.shard));
     let remotes = Remotes::from_settings(&settings, &metrics)?;
     let (settings_tx, settings_rx) = watch::channel(Arc::new(settings));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -190,6 +192,23 @@ pub async fn run(inputs: Inputs, settings: Settings, log: LogHandle) -> anyhow::
     outcome
 }
 
+/// A store that holds pipelines and ran under another `bus.shard` before: its pipelines finish here, new
+/// work follows the new shard; said once in the journal so a resharding leaves a trace.
+fn warn_of_a_shard_change(store: &Store, shard: config::Shard) -> anyhow::Result<()> {
+    let previous = store.replace_shard(&shard.to_string())?;
+    let previous = previous.unwrap_or_else(|| config::Shard::default().to_string());
+    if previous != shard.to_string() && store.pipeline_count() > 0 {
+        warn!(
+            previous = %previous,
+            shard = %shard,
+            pipelines = store.pipeline_count(),
+            "bus.shard changed since the last start: pipelines already in this store finish here; \
+             new pushes go to the instance whose shard holds their package"
+        );
+    }
+    Ok(())
+}
+
 /// Applies a reload: the new settings, except those only a restart applies, which keep their running
 /// values; returns them with the keys of the restart-only settings that changed.
 fn keep_restart_only(running: &Settings, mut new: Settings) -> (Settings, Vec<&'static str>) {
@@ -209,6 +228,8 @@ fn keep_restart_only(running: &Settings, mut new: Settings) -> (Settings, Vec<&'
     keep!("bus.key_file", bus.key_file);
     keep!("bus.queue", bus.queue);
     keep!("bus.contact_email", bus.contact_email);
+    // Which packages start work here: changed together with the other instances, at a restart.
+    keep!("bus.shard", bus.shard);
     keep!("state.dir", state.dir);
     keep!("http.listen", http.listen);
     // The network clients are built once at start.
@@ -284,5 +305,14 @@ mod tests {
         assert_eq!(applied.bus.topics, vec!["buildsys.tag"]);
         assert_eq!(applied.bus.prefetch, 5);
         assert!(keep_restart_only(&running, running.clone()).1.is_empty());
+    }
+
+    #[test]
+    fn the_shard_changes_only_at_a_restart() {
+        let running = settings(&[("FEDFLOW_BUS__SHARD", "0/2")]);
+        let new = settings(&[("FEDFLOW_BUS__SHARD", "1/2")]);
+        let (applied, needs_restart) = keep_restart_only(&running, new);
+        assert_eq!(needs_restart, vec!["bus.shard"]);
+        assert_eq!(applied.bus.shard, running.bus.shard);
     }
 }

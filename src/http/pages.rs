@@ -133,10 +133,17 @@ pub async fn pipeline(
     Ok(Html(page.render()?))
 }
 
-/// The header's word on the broker connection, and whether it is good news.
+/// The header's word on the broker connection (and the shard, when the work is split), and whether it is
+/// good news.
 pub(super) fn bus_line(state: &HttpState) -> (String, bool) {
     let bus = state.live.bus.borrow();
-    (bus.describe(), bus.is_connected())
+    let shard = state.live.shard;
+    let line = if shard.is_split() {
+        format!("{}; shard {shard}", bus.describe())
+    } else {
+        bus.describe()
+    };
+    (line, bus.is_connected())
 }
 
 /// `42s`, `5m`, `3h`, `2d`: enough to see at a glance what is fresh and what is stuck.

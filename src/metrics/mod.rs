@@ -11,6 +11,7 @@ mod remote;
 
 pub use remote::{OK, RemoteCalls};
 
+use crate::config::Shard;
 use crate::status::{BusState, StatusReport};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -73,6 +74,8 @@ pub struct Metrics {
     inbox: Gauge,
     store_size: Gauge,
     copr_builds: Family<CoprLabels, Counter>,
+    /// `bus.shard`, fixed for the process: shown as `fedflow_shard_info{index,count} 1`.
+    shard: Shard,
     pub koji: RemoteCalls,
     pub bodhi: RemoteCalls,
 }
@@ -97,8 +100,17 @@ impl Metrics {
             inbox: Gauge::default(),
             store_size: Gauge::default(),
             copr_builds: Family::default(),
+            shard: Shard::default(),
             koji: RemoteCalls::default(),
             bodhi: RemoteCalls::default(),
+        }
+    }
+
+    /// The instruments of an instance started with `bus.shard = shard`.
+    pub fn for_shard(shard: Shard) -> Self {
+        Metrics {
+            shard,
+            ..Self::new()
         }
     }
 
@@ -109,6 +121,14 @@ impl Metrics {
             "build",
             "fedflow's version",
             Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        registry.register(
+            "shard",
+            "The packages this instance acts on: those whose name hashes to index modulo count (bus.shard)",
+            Info::new(vec![
+                ("index", self.shard.index().to_string()),
+                ("count", self.shard.count().to_string()),
+            ]),
         );
         registry.register(
             "amqp_messages",

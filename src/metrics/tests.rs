@@ -1,7 +1,7 @@
 //! The exposition: names, labels and values as Prometheus reads them.
 
 use super::*;
-use crate::status::{BusReport, DaemonReport, PipelineReport, StoreReport};
+use crate::status::PipelineReport;
 use std::time::{Duration, SystemTime};
 
 fn encoded(metrics: &Metrics) -> String {
@@ -11,37 +11,20 @@ fn encoded(metrics: &Metrics) -> String {
 }
 
 fn report(reconnects: u64, active: &[(&str, u64)], needs_attention: u64) -> StatusReport {
-    StatusReport {
-        daemon: DaemonReport {
-            running: true,
-            pid: Some(1),
-            started_at: Some(0),
-            version: "0".to_owned(),
-        },
-        bus: Some(BusReport {
-            state: BusState::Connected { since: 0 },
-            queue: "q".to_owned(),
-            acked: 0,
-            rejected: 0,
-            reconnects,
-            last_error: None,
-        }),
-        messages: Default::default(),
-        store: StoreReport {
-            dir: "/x".to_owned(),
-            size_bytes: 4096,
-        },
-        pipelines: PipelineReport {
-            total: 9,
-            active_by_state: active.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect(),
-            retrying: 1,
-            inbox: 2,
-            needs_attention,
-            by_state: active.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect(),
-        },
-        recent: Vec::new(),
-        http: None,
+    let mut report = crate::status::tests::connected_report("0/1");
+    if let Some(bus) = report.bus.as_mut() {
+        bus.reconnects = reconnects;
     }
+    report.store.size_bytes = 4096;
+    report.pipelines = PipelineReport {
+        total: 9,
+        active_by_state: active.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect(),
+        retrying: 1,
+        inbox: 2,
+        needs_attention,
+        by_state: active.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect(),
+    };
+    report
 }
 
 #[test]
@@ -135,4 +118,19 @@ fn copr_builds_mirror_the_stores_counts() {
     ] {
         assert!(text.contains(line), "{line:?} missing from:\n{text}");
     }
+}
+
+#[test]
+fn the_shard_is_an_info_metric_with_index_and_count() {
+    let text = encoded(&Metrics::new());
+    assert!(
+        text.contains("fedflow_shard_info{index=\"0\",count=\"1\"} 1"),
+        "{text}"
+    );
+    let shard = "2/3".parse().expect("valid shard");
+    let text = encoded(&Metrics::for_shard(shard));
+    assert!(
+        text.contains("fedflow_shard_info{index=\"2\",count=\"3\"} 1"),
+        "{text}"
+    );
 }

@@ -197,6 +197,8 @@ fn take_push(
     push: &DistGitPush,
 ) -> Result<Option<u64>, StoreError> {
     let package = push.repo.name.as_str();
+    // Not the shard: it only changes at a restart, and work this instance queued before is carried out here
+    // (the instance that holds the package now may have recorded the push as not its own).
     if !is_watched(settings, package) {
         // Watched when queued, no longer after a reload.
         store.remove_inbox(inbox_key)?;

@@ -25,6 +25,7 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 const QUEUE_KEY: &[u8] = b"queue_name";
 const BINDINGS_KEY: &[u8] = b"bindings";
 const HEALTH_PROBE_KEY: &[u8] = b"health_probe";
+const SHARD_KEY: &[u8] = b"shard";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -201,6 +202,17 @@ impl Store {
         self.meta.insert(QUEUE_KEY, name.as_bytes())?;
         self.db.flush()?;
         Ok(name)
+    }
+
+    /// Keeps `shard` (`bus.shard` as `"i/N"`) as the one this store runs under now; returns the one the
+    /// previous start ran under (`None` for a store that never recorded one: before sharding, `0/1`).
+    pub fn replace_shard(&self, shard: &str) -> Result<Option<String>, StoreError> {
+        let previous = self.meta.insert(SHARD_KEY, shard.as_bytes())?;
+        previous
+            .map(|raw| {
+                String::from_utf8(raw.to_vec()).map_err(|_| self.corrupt("shard is not UTF-8"))
+            })
+            .transpose()
     }
 
     /// Routing keys bound by the last session, so that keys dropped from the configuration can be unbound

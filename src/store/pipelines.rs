@@ -309,6 +309,11 @@ impl Store {
         self.pipeline_by_index(build_key(build_id).as_bytes())
     }
 
+    /// Whether a pipeline's build is `nvr` (an index lookup only: this runs on the consume path).
+    pub fn has_pipeline_for_nvr(&self, nvr: &str) -> Result<bool, StoreError> {
+        Ok(self.pipeline_index.contains_key(nvr_key(nvr))?)
+    }
+
     /// The pipeline whose build is `nvr` (how Bodhi's messages, which name builds by NVR, are matched).
     pub fn pipeline_by_nvr(&self, nvr: &str) -> Result<Option<Pipeline>, StoreError> {
         self.pipeline_by_index(nvr_key(nvr).as_bytes())

@@ -239,3 +239,18 @@ fn a_store_from_before_the_state_index_gets_it_on_open() {
         [("received".to_owned(), 2)]
     );
 }
+
+#[test]
+fn the_shard_of_the_previous_start_is_returned_when_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("open");
+    assert_eq!(store.replace_shard("0/2").expect("first"), None);
+    assert_eq!(
+        store.replace_shard("1/3").expect("second").as_deref(),
+        Some("0/2")
+    );
+    assert_eq!(
+        store.replace_shard("1/3").expect("same").as_deref(),
+        Some("1/3")
+    );
+}

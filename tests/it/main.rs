@@ -15,4 +15,5 @@ mod outage;
 mod packaging;
 mod pipeline;
 mod replay;
+mod shard;
 mod support;

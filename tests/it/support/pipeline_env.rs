@@ -57,6 +57,9 @@ pub struct PipelineEnv {
     pub idp: FakeIdp,
     pub instance: Instance,
     pub prefix: String,
+    /// The configuration after the `[bus]` keys of the test: the fakes, the broker and the sections, for
+    /// starting sibling instances against the same services.
+    shared_config: String,
     runtime: tokio::runtime::Runtime,
     connection: lapin::Connection,
     publisher: Publisher,
@@ -66,6 +69,22 @@ impl PipelineEnv {
     /// `sections` is TOML appended to the configuration (`[[package]]` rules, overrides).
     pub fn new(sections: &str) -> PipelineEnv {
         Self::build("", "", sections, Login::Ssl)
+    }
+
+    /// `bus_keys` (e.g. `shard = "0/2"`) are added to the `[bus]` table of the instance.
+    #[allow(dead_code)]
+    pub fn with_bus(bus_keys: &str, sections: &str) -> PipelineEnv {
+        let env = Self::build("", "", sections, true);
+        env.instance
+            .write_config(&format!("{bus_keys}\n{}", env.shared_config), "debug");
+        env
+    }
+
+    /// Another instance, with its own state directory and queue, against the same broker prefix, fakes and
+    /// sections; `bus_keys` are added to its `[bus]` table.
+    #[allow(dead_code)]
+    pub fn sibling(&self, bus_keys: &str) -> Instance {
+        Instance::new(&format!("{bus_keys}\n{}", self.shared_config), &self.prefix)
     }
 
     /// Observe-only: no Koji credentials.
@@ -166,6 +185,7 @@ impl PipelineEnv {
             bodhi = bodhi.base_url(),
         );
         let instance = Instance::new(&config, &prefix);
+        let shared_config = config;
         let runtime = runtime();
         let connection = runtime.block_on(connect_plain(&shared().plain_url()));
         let publisher = runtime.block_on(Publisher::new(&connection));
@@ -176,6 +196,7 @@ impl PipelineEnv {
             idp,
             instance,
             prefix,
+            shared_config,
             runtime,
             connection,
             publisher,
@@ -209,20 +230,7 @@ impl PipelineEnv {
 
     /// `fedflow pipelines --json` (all of them).
     pub fn pipelines(&self) -> Vec<Value> {
-        let output = self
-            .instance
-            .command(&["pipelines", "--json", "--limit", "1000"])
-            .output()
-            .expect("run fedflow pipelines");
-        assert!(
-            output.status.success(),
-            "fedflow pipelines failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        match serde_json::from_slice(&output.stdout).expect("pipelines JSON") {
-            Value::Array(list) => list,
-            other => panic!("expected a list, got {other}"),
-        }
+        pipelines_of(&self.instance)
     }
 
     /// Polls `fedflow pipelines` until one pipeline of `package` is in `state`.
@@ -254,6 +262,23 @@ impl PipelineEnv {
         let _ = self
             .runtime
             .block_on(self.connection.close(200, "done".into()));
+    }
+}
+
+/// `fedflow pipelines --json` of `instance` (all of them).
+pub fn pipelines_of(instance: &Instance) -> Vec<Value> {
+    let output = instance
+        .command(&["pipelines", "--json", "--limit", "1000"])
+        .output()
+        .expect("run fedflow pipelines");
+    assert!(
+        output.status.success(),
+        "fedflow pipelines failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    match serde_json::from_slice(&output.stdout).expect("pipelines JSON") {
+        Value::Array(list) => list,
+        other => panic!("expected a list, got {other}"),
     }
 }
 
