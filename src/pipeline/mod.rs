@@ -5,6 +5,7 @@
 
 mod engine;
 mod follow;
+mod owner;
 pub mod policy;
 mod push;
 mod stage;

@@ -242,8 +242,13 @@ async fn try_submit(
         })?);
     }
     pipeline_event!(info, pipeline, target, source = %pipeline.source_url, "submitting Koji build");
+    shared
+        .store
+        .update_pipeline(pipeline.id, None, Pipeline::calling_build)?;
     let task_id = koji.build(&pipeline.source_url, target, scratch).await?;
+    // A build message may have moved the pipeline already: the task is ours all the same.
     Ok(transition(shared, pipeline.id, |p| {
+        p.own_task(task_id);
         p.submitted(task_id, true, unix_now())
     })?)
 }
