@@ -63,3 +63,6 @@ mod tests;
 
 #[cfg(test)]
 mod update_tests;
+
+#[cfg(test)]
+mod prop_tests;
