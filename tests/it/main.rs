@@ -12,5 +12,6 @@ mod lifecycle;
 mod outage;
 mod packaging;
 mod pipeline;
+mod pipeline_prop;
 mod replay;
 mod support;
