@@ -228,13 +228,17 @@ impl Pipeline {
     pub fn submitted(&mut self, task_id: i64, ours: bool, now: u64) -> Step {
         match &self.stage {
             Stage::Submitting { target, .. } => {
-                let how = if ours || self.build_call_pending {
-                    self.build_call_pending = false;
-                    self.submitted_task = Some(task_id);
+                let how = if ours {
                     "submitted"
+                } else if self.build_call_pending {
+                    "found the task of its own build call, whose answer was lost"
                 } else {
                     "adopted an existing task of this commit"
                 };
+                if ours || self.build_call_pending {
+                    self.build_call_pending = false;
+                    self.submitted_task = Some(task_id);
+                }
                 let stage = Stage::Submitted {
                     target: target.clone(),
                     task_id,

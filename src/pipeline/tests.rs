@@ -224,6 +224,12 @@ fn a_task_that_turns_up_while_fedflow_s_build_call_is_pending_is_fedflow_s_own()
     p.calling_build();
     p.submitted(55, false, 102).expect("found by the search");
     assert_eq!(p.submitted_task, Some(55));
+    let note = p
+        .history
+        .last()
+        .map(|t| t.note.as_str())
+        .unwrap_or_default();
+    assert!(note.contains("its own build call"), "{note}");
     assert!(!p.build_call_pending);
     let build = p.build_of(55, 3, "foo-1-1".to_owned(), None);
     assert!(build.ours, "the build of its own task may get an update");
