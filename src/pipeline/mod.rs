@@ -5,6 +5,7 @@
 
 mod engine;
 mod follow;
+mod owner;
 pub mod policy;
 mod push;
 mod stage;
@@ -62,3 +63,6 @@ mod tests;
 
 #[cfg(test)]
 mod update_tests;
+
+#[cfg(test)]
+mod prop_tests;

@@ -48,6 +48,10 @@ pub struct Pipeline {
     /// The Koji task fedflow's own `build` call created (not an adopted one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_task: Option<i64>,
+    /// fedflow's `build` call went out and its answer is not recorded (a timeout, a crash, or a message
+    /// was faster): the task of this source that turns up next is that call's, fedflow's own.
+    #[serde(default)]
+    pub build_call_pending: bool,
     pub created_at: u64,
     pub updated_at: u64,
     pub stage: Stage,
@@ -99,6 +103,7 @@ impl Pipeline {
             rule_source: None,
             scratch: false,
             submitted_task: None,
+            build_call_pending: false,
             created_at: now,
             updated_at: now,
             stage: Stage::Received,
@@ -224,11 +229,16 @@ impl Pipeline {
         match &self.stage {
             Stage::Submitting { target, .. } => {
                 let how = if ours {
-                    self.submitted_task = Some(task_id);
                     "submitted"
+                } else if self.build_call_pending {
+                    "found the task of its own build call, whose answer was lost"
                 } else {
                     "adopted an existing task of this commit"
                 };
+                if ours || self.build_call_pending {
+                    self.build_call_pending = false;
+                    self.submitted_task = Some(task_id);
+                }
                 let stage = Stage::Submitted {
                     target: target.clone(),
                     task_id,
@@ -244,8 +254,10 @@ impl Pipeline {
     pub fn building(&mut self, task_id: i64, build_id: i64, now: u64) -> Step {
         match &self.stage {
             Stage::Submitting { target, .. } | Stage::Submitted { target, .. } => {
+                let target = target.clone();
+                self.claim_if_pending(task_id);
                 let stage = Stage::Building {
-                    target: target.clone(),
+                    target,
                     task_id,
                     build_id,
                 };
@@ -258,14 +270,17 @@ impl Pipeline {
 
     /// Koji completed the build fedflow submitted (or adopted while submitting). `update_pending`: whether
     /// a Bodhi update may follow, so the update step still has to decide.
-    pub fn built(&mut self, build: BuiltBuild, update_pending: bool, now: u64) -> Step {
+    pub fn built(&mut self, mut build: BuiltBuild, update_pending: bool, now: u64) -> Step {
         match &self.stage {
             Stage::Submitting { target, .. }
             | Stage::Submitted { target, .. }
             | Stage::Building { target, .. } => {
+                let target = target.clone();
+                self.claim_if_pending(build.task_id);
+                build.ours |= self.submitted_task == Some(build.task_id);
                 let note = format!("built {} (build {})", build.nvr, build.build_id);
                 let stage = Stage::Built {
-                    target: target.clone(),
+                    target,
                     task_id: build.task_id,
                     build_id: build.build_id,
                     nvr: build.nvr.clone(),

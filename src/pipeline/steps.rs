@@ -242,8 +242,15 @@ async fn try_submit(
         })?);
     }
     pipeline_event!(info, pipeline, target, source = %pipeline.source_url, "submitting Koji build");
+    // On disk before the call: after a crash, the task this call makes must be known as fedflow's own.
+    shared
+        .store
+        .update_pipeline(pipeline.id, None, Pipeline::calling_build)?;
+    shared.store.flush().await?;
     let task_id = koji.build(&pipeline.source_url, target, scratch).await?;
+    // A build message may have moved the pipeline already: the task is ours all the same.
     Ok(transition(shared, pipeline.id, |p| {
+        p.own_task(task_id);
         p.submitted(task_id, true, unix_now())
     })?)
 }

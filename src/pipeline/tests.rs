@@ -214,3 +214,43 @@ fn the_store_creates_one_pipeline_per_push_and_indexes_its_task_and_source() {
         "the old state's entry goes"
     );
 }
+
+#[test]
+fn a_task_that_turns_up_while_fedflow_s_build_call_is_pending_is_fedflow_s_own() {
+    // The answer to `build` was lost (a hub timeout, a crash): the search on the next attempt finds it.
+    let mut p = pipeline(1);
+    p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 101)
+        .expect("decide");
+    p.calling_build();
+    p.submitted(55, false, 102).expect("found by the search");
+    assert_eq!(p.submitted_task, Some(55));
+    let note = p
+        .history
+        .last()
+        .map(|t| t.note.as_str())
+        .unwrap_or_default();
+    assert!(note.contains("its own build call"), "{note}");
+    assert!(!p.build_call_pending);
+    let build = p.build_of(55, 3, "foo-1-1".to_owned(), None);
+    assert!(build.ours, "the build of its own task may get an update");
+
+    // The BUILDING and COMPLETE messages were faster than Koji's answer.
+    let mut p = pipeline(2);
+    p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 101)
+        .expect("decide");
+    p.calling_build();
+    p.building(56, 4, 102).expect("building from submitting");
+    let build = p.build_of(56, 4, "foo-1-1".to_owned(), None);
+    p.built(build, true, 103).expect("built");
+    assert!(p.build.as_ref().is_some_and(|b| b.ours));
+
+    // Without a pending call, a task found is someone else's; Koji's late answer makes it ours.
+    let mut p = pipeline(3);
+    p.decide_build("rawhide".to_owned(), false, "x".to_owned(), 101)
+        .expect("decide");
+    let build = p.build_of(57, 5, "foo-1-1".to_owned(), None);
+    p.built(build, true, 102).expect("built");
+    assert!(p.build.as_ref().is_some_and(|b| !b.ours));
+    p.own_task(57);
+    assert!(p.build.as_ref().is_some_and(|b| b.ours));
+}

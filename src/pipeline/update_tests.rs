@@ -23,7 +23,7 @@ fn built(id: u64) -> Pipeline {
     p
 }
 
-fn plan() -> UpdatePlan {
+pub(super) fn plan() -> UpdatePlan {
     UpdatePlan {
         release: "F43".to_owned(),
         stable_tag: Some("f43-updates".to_owned()),

@@ -14,6 +14,7 @@ mod lifecycle;
 mod outage;
 mod packaging;
 mod pipeline;
+mod pipeline_prop;
 mod replay;
 mod shard;
 mod support;

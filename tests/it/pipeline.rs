@@ -216,11 +216,15 @@ fn a_crash_while_koji_accepts_the_build_still_builds_once() {
     let pipeline = env.wait_pipeline("foo", "f43", "submitted", WAIT);
     assert_eq!(env.koji.calls_of("build").len(), 1, "no second build call");
     assert!(
-        history_notes(&pipeline).contains("adopted an existing task"),
+        history_notes(&pipeline).contains("found the task of its own build call"),
         "{pipeline:#}"
     );
     let task = env.koji.tasks().into_iter().next().expect("one task");
     assert_eq!(pipeline["stage"]["task_id"], task.id);
+    assert_eq!(
+        pipeline["submitted_task"], task.id,
+        "the task is fedflow's own (its build may get an update): {pipeline:#}"
+    );
     daemon.stop();
     env.close();
 }
@@ -239,8 +243,12 @@ fn a_hub_that_times_out_after_accepting_still_builds_once() {
     let pipeline = env.wait_pipeline("foo", "f43", "submitted", WAIT);
     assert_eq!(env.koji.calls_of("build").len(), 1, "no second build call");
     assert!(
-        history_notes(&pipeline).contains("adopted an existing task"),
+        history_notes(&pipeline).contains("found the task of its own build call"),
         "{pipeline:#}"
+    );
+    assert_eq!(
+        pipeline["submitted_task"], pipeline["stage"]["task_id"],
+        "the task is fedflow's own (its build may get an update): {pipeline:#}"
     );
     daemon.stop();
     env.close();

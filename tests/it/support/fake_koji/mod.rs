@@ -2,10 +2,12 @@
 //! session rules (login at `/kojihub/ssllogin`, session headers, call numbers). It runs on its own
 //! thread and tokio runtime so plain `#[test]` functions can use it; dropping it shuts it down.
 //!
-//! Parts: [`hub`] (state and method semantics), [`sessions`] (login and call numbers), [`records`] (task/build rows as the hub renders
-//! them), [`tags`] (tagging, inheritance, latest builds), [`rpms`] (SRPM rows and changelog headers),
-//! [`server`] (TLS, HTTP, injections), [`xml`] (the response writer), [`der`] (the client CN).
+//! Parts: [`hub`] (state and method semantics), [`builders`] (builds starting and ending), [`sessions`]
+//! (login and call numbers), [`records`] (task/build rows as the hub renders them), [`tags`] (tagging,
+//! inheritance, latest builds), [`rpms`] (SRPM rows and changelog headers), [`server`] (TLS, HTTP,
+//! injections), [`xml`] (the response writer), [`der`] (the client CN).
 
+mod builders;
 mod der;
 mod hub;
 mod records;
@@ -238,44 +240,8 @@ impl FakeKoji {
     /// request and closes the task. `state` is `COMPLETE`, `FAILED` or `CANCELED`; a COMPLETE build
     /// gets an SRPM row with a one-entry changelog. Returns the build id.
     pub fn finish_build(&self, task_id: i64, state: &str, nvr: &str) -> i64 {
-        let (build_state, task_state) = match state {
-            "COMPLETE" => (1, 2),
-            "FAILED" => (3, 5),
-            "CANCELED" => (4, 3),
-            other => panic!("finish_build: unknown state {other:?}"),
-        };
-        let mut hub = self.hub();
-        let now = hub::now_ts();
-        let task = hub
-            .tasks
-            .get_mut(&task_id)
-            .unwrap_or_else(|| panic!("finish_build: no task {task_id}"));
-        task.state = task_state;
-        task.completion_ts = Some(now);
-        let source = task
-            .request
-            .first()
-            .and_then(|s| s.as_str())
-            .map(str::to_owned);
-        let (owner_id, owner_name) = (task.owner_id, task.owner_name.clone());
-        let (name, version, release) = records::split_nvr(nvr);
-        let build_id = hub.next_build_id;
-        hub.next_build_id += 1;
-        let build = FakeBuild {
-            build_id,
-            name,
-            version,
-            release,
-            state: build_state,
-            task_id: Some(task_id),
-            owner_id,
-            owner_name,
-            source: source.clone(),
-            original_url: source,
-            creation_ts: now,
-            completion_ts: Some(now),
-        };
-        hub.insert_build(build);
+        let build_id = self.start_build(task_id, nvr);
+        self.end_build(build_id, state);
         build_id
     }
 
