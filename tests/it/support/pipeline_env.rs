@@ -74,7 +74,7 @@ impl PipelineEnv {
     /// `bus_keys` (e.g. `shard = "0/2"`) are added to the `[bus]` table of the instance.
     #[allow(dead_code)]
     pub fn with_bus(bus_keys: &str, sections: &str) -> PipelineEnv {
-        let env = Self::build("", "", sections, true);
+        let env = Self::build("", "", sections, Login::Ssl);
         env.instance
             .write_config(&format!("{bus_keys}\n{}", env.shared_config), "debug");
         env
