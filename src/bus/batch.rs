@@ -44,24 +44,23 @@ pub(super) fn record_of(
     let message_id = incoming.message_id;
     let routing_key = incoming.routing_key;
     let limit = usize::try_from(settings.bus.max_body_bytes).unwrap_or(usize::MAX);
-    let record = match message::decode(incoming, topic_prefix, limit) {
-        Ok(decoded) => {
-            let work =
-                pipeline::work::select(settings, store, &decoded.envelope.id, &decoded.event)?;
+    let record = match message::decode_received(incoming, topic_prefix, limit) {
+        Ok(received) => {
+            let work = pipeline::work::select(settings, store, &received.id, &received.event)?;
             let copr = copr::observe(
                 &settings.copr,
-                &decoded.envelope.id,
-                decoded.envelope.sent_at.as_deref(),
-                &decoded.event,
+                &received.id,
+                received.sent_at.as_deref(),
+                &received.event,
             );
             let record = Record::Event {
-                kind: decoded.event.kind().to_owned(),
-                summary: decoded.event.summary(),
+                kind: received.event.kind().to_owned(),
+                summary: received.event.summary(),
                 work: work.map(|w| w.encode()),
                 copr: copr.map(Box::new),
-                message_id: decoded.envelope.id,
-                topic: decoded.envelope.topic,
-                sent_at: decoded.envelope.sent_at,
+                message_id: received.id,
+                topic: received.topic,
+                sent_at: received.sent_at,
             };
             (record, Settle::Ack)
         }

@@ -2,7 +2,6 @@
 //! update they are about.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::koji::nvr_name;
 
@@ -19,10 +18,10 @@ pub struct BodhiUpdateMessage {
 impl BodhiUpdateMessage {
     /// Most update messages carry `update` at the top level; `bodhi.update.comment` nests it
     /// inside `comment`.
-    pub(super) fn from_body(
-        sub_topic: &str,
-        body: &Map<String, Value>,
-    ) -> Result<Self, serde_json::Error> {
+    pub(super) fn from_body<'de, D>(sub_topic: &str, body: D) -> Result<Self, serde_json::Error>
+    where
+        D: serde::Deserializer<'de, Error = serde_json::Error>,
+    {
         let raw = RawBody::deserialize(body)?;
         let update = raw
             .update

@@ -155,7 +155,25 @@ pub(super) fn decode_event(topic: &str, body: &Map<String, Value>) -> Result<Eve
         })
 }
 
-fn decode_routed(route: &Route<'_>, body: &Map<String, Value>) -> Result<Event, serde_json::Error> {
+/// The event straight from the body's text, without the generic JSON tree [`decode_event`] reads from;
+/// `None` when the topic is unknown or the text is anything but a plain object of that topic's event
+/// (errors, legacy wrappers and duplicate keys are left to the tree, which reports them exactly).
+pub(super) fn decode_event_text(topic: &str, text: &str) -> Option<Event> {
+    let route = route(topic)?;
+    // A struct also reads from a JSON array; the tree path rejects anything but an object.
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let event = decode_routed(&route, &mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    Some(event)
+}
+
+fn decode_routed<'de, D>(route: &Route<'_>, body: D) -> Result<Event, serde_json::Error>
+where
+    D: serde::Deserializer<'de, Error = serde_json::Error>,
+{
     let event = match route {
         Route::DistGitPush => Event::DistGitPush(DistGitPush::deserialize(body)?),
         Route::GitCommit => Event::GitCommit(GitCommit::deserialize(body)?),

@@ -27,7 +27,9 @@ pub use amqp::{headers_from_amqp, incoming_from_delivery};
 pub use bodhi::{BodhiBuild, BodhiRelease, BodhiUpdate, BodhiUpdateMessage, BodhiUser};
 pub use copr::{CoprBuild, CoprStatus};
 pub use distgit::{DistGitPush, GitCommit, GitCommitDetail, PagureAuthor, PagureRepo};
-pub use envelope::{DecodeError, Envelope, Severity, decode, parse_sent_at};
+pub use envelope::{
+    DecodeError, Envelope, Received, Severity, decode, decode_received, parse_sent_at,
+};
 pub use events::Event;
 pub use koji::{
     Epoch, KojiBuildStateChange, KojiTagChange, KojiTaskInfo, KojiTaskStateChange, ScmSource,

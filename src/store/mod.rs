@@ -232,9 +232,23 @@ impl Store {
     }
 
     /// Makes everything written so far durable.
+    ///
+    /// sled's own `flush_async` is not used: in sled 0.34 two of them polled at about the same time can
+    /// both wait forever (spacejam/sled#1308, fixed only after the last release), and the consume loop,
+    /// the pipeline steps and the health probe all flush. The blocking flush is safe to call concurrently.
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+        let db = self.db.clone();
+        match tokio::task::spawn_blocking(move || db.flush()).await {
+            Ok(flushed) => {
+                flushed?;
+                Ok(())
+            }
+            Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+            // Only a runtime that is shutting down cancels a blocking task.
+            Err(_) => Err(StoreError::Sled(sled::Error::Io(std::io::Error::other(
+                "flush cancelled: the runtime is shutting down",
+            )))),
+        }
     }
 
     /// Writes a marker and flushes it: the store still accepts durable writes (a full disk, a file system

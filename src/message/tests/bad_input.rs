@@ -4,12 +4,11 @@
 use serde_json::{Value, json};
 
 use super::{
-    BODY_LIMIT, PROD_PREFIX, STG_PREFIX, TEST_MESSAGE_ID, decode_bytes, decode_value,
+    BODY_LIMIT, PROD_PREFIX, STG_PREFIX, TEST_MESSAGE_ID, decode, decode_bytes, decode_value,
     koji_build_body,
 };
 use crate::message::{
     BuildState, CoprStatus, DecodeError, Epoch, Event, Headers, Incoming, Severity, TaskState,
-    decode,
 };
 
 const BUILD_TOPIC: &str = "buildsys.build.state.change";

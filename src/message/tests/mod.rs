@@ -8,7 +8,7 @@ mod semantics;
 
 use serde_json::Value;
 
-use super::{DecodeError, Headers, Incoming, Message, decode};
+use super::{DecodeError, Headers, Incoming, Message, decode_received};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const PROD_PREFIX: &str = "org.fedoraproject.prod";
@@ -31,6 +31,24 @@ fn headers_of(value: &Value) -> Headers {
         .as_object()
         .map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default()
+}
+
+/// [`super::decode`], checked against [`decode_received`] on the same input: the consume path's shortcut
+/// must give the same id, topic, `sent-at` and event, or the same error, for everything these tests feed in.
+fn decode(incoming: Incoming<'_>, prefix: &str, limit: usize) -> Result<Message, DecodeError> {
+    let received = decode_received(incoming.clone(), prefix, limit);
+    let decoded = super::decode(incoming, prefix, limit);
+    match (&decoded, &received) {
+        (Ok(message), Ok(received)) => {
+            assert_eq!(received.id, message.envelope.id);
+            assert_eq!(received.topic, message.envelope.topic);
+            assert_eq!(received.sent_at, message.envelope.sent_at);
+            assert_eq!(received.event, message.event);
+        }
+        (Err(full), Err(received)) => assert_eq!(received.to_string(), full.to_string()),
+        _ => panic!("decode gave {decoded:?} but decode_received {received:?}"),
+    }
+    decoded
 }
 
 /// Decodes a JSON body as it would arrive: serialized, with the given routing key and prefix.
