@@ -6,6 +6,8 @@
 
 mod client;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod session;
 mod tags;
 mod transport;
@@ -16,6 +18,8 @@ mod wire;
 mod tag_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_hostile;
 
 pub use client::{KojiAuth, KojiClient, KojiClientConfig};
 pub use error::{FaultCode, KojiError};

@@ -13,9 +13,9 @@ pub(crate) const KWARGS_MARKER: &str = "__starstar";
 /// Longest excerpt of an undecodable body quoted in an error message.
 const EXCERPT_CHARS: usize = 120;
 
-/// What a well-formed response carried.
+/// What a well-formed response carried. `pub` only for the fuzzing entry point ([`super::fuzzing`]).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Reply {
+pub enum Reply {
     Value(Json),
     Fault { code: i64, string: String },
 }
@@ -48,7 +48,8 @@ pub(crate) fn encode_call(
 
 /// Parses a response body: a value, or a fault. Anything else is an error that quotes only the
 /// beginning of the body (a proxy's HTML page is recognisable from it; a huge body is not repeated).
-pub(crate) fn decode_response(body: &str) -> Result<Reply, String> {
+/// `pub` only for the fuzzing entry point ([`super::fuzzing`]).
+pub fn decode_response(body: &str) -> Result<Reply, String> {
     if let Ok(response) = MethodResponse::from_xml(body) {
         return Ok(Reply::Value(to_json(&response.value)));
     }
