@@ -320,3 +320,15 @@ fn empty_and_jobless_configs_select_nothing() {
         "a top-level list is not a config"
     );
 }
+
+/// Found by fuzzing (`fuzz/fuzz_targets/packit_yaml.rs` checks that an error's line lies within the text):
+/// positions count lines as YAML breaks them, and an error at the end of a text without a final line break
+/// is on the line after the last, where libyaml puts the end of the stream.
+#[test]
+fn error_lines_count_yaml_line_breaks() {
+    let err = parse("jobs:\r- job: koji_build\r  trigger: commit\r  scratch: maybe\r")
+        .expect_err("maybe, after carriage returns only");
+    assert_eq!((err.line, err.column), (4, 12), "{err}");
+    let err = parse("jobs: [\n  {job: koji_build,").expect_err("unterminated, no final break");
+    assert_eq!(err.line, 3, "{err}");
+}
