@@ -46,8 +46,15 @@ fn wait_for_tasks(instance: &Instance, expected: &[String]) -> BTreeMap<String, 
     });
     assert!(
         done,
-        "not every package of {expected:?} got a Koji task within {WAIT:?}: {:#}",
-        Value::Array(last)
+        "not every package of {expected:?} got a Koji task within {WAIT:?}: {:#}\n--- status ---\n{:#}\n--- log ---\n{}",
+        Value::Array(last),
+        instance.status(),
+        instance
+            .log()
+            .lines()
+            .filter(|line| !line.contains("reconciler polled") && !line.contains("heartbeat"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     tasks
 }
