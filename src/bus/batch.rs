@@ -65,11 +65,7 @@ pub(super) fn record_of(
             (record, Settle::Ack)
         }
         Err(error) => {
-            let topic = routing_key
-                .strip_prefix(topic_prefix)
-                .and_then(|t| t.strip_prefix('.'))
-                .unwrap_or(routing_key)
-                .to_owned();
+            let topic = message::strip_topic_prefix(routing_key, topic_prefix).to_owned();
             warn!(
                 message_id = crate::journal::MESSAGE_REJECTED,
                 amqp_message_id = message_id.unwrap_or("-"),

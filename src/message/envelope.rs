@@ -247,7 +247,7 @@ fn checked_id_and_text<'a>(
 
 /// `org.fedoraproject.prod.buildsys.tag` with prefix `org.fedoraproject.prod` gives `buildsys.tag`.
 /// A routing key from another prefix stays whole, so it cannot be mistaken for one of ours.
-pub(super) fn strip_topic_prefix<'k>(routing_key: &'k str, prefix: &str) -> &'k str {
+pub fn strip_topic_prefix<'k>(routing_key: &'k str, prefix: &str) -> &'k str {
     if prefix.is_empty() {
         return routing_key;
     }

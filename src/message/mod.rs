@@ -29,6 +29,7 @@ pub use copr::{CoprBuild, CoprStatus};
 pub use distgit::{DistGitPush, GitCommit, GitCommitDetail, PagureAuthor, PagureRepo};
 pub use envelope::{
     DecodeError, Envelope, Received, Severity, decode, decode_received, parse_sent_at,
+    strip_topic_prefix,
 };
 pub use events::Event;
 pub use koji::{
