@@ -155,24 +155,25 @@ impl Store {
     /// [`Store::commit_batch`], also saying which Copr build chroots finished.
     pub fn commit(&self, records: &[Record]) -> Result<Committed, StoreError> {
         let received_at = unix_now();
-        // Inbox keys are taken up front: sled's id generator is not part of the transaction.
-        let mut inbox_keys = Vec::new();
-        for record in records {
-            if matches!(record, Record::Event { work: Some(_), .. }) {
-                inbox_keys.push(self.db.generate_id()?);
-            }
-        }
+        // Inbox keys are taken up front, one per record that carries work (sled's id generator is not part
+        // of the transaction), and stay paired with their record.
+        let inbox_keys = records
+            .iter()
+            .map(|record| match record {
+                Record::Event { work: Some(_), .. } => self.db.generate_id().map(Some),
+                _ => Ok(None),
+            })
+            .collect::<Result<Vec<Option<u64>>, sled::Error>>()?;
         let copr = &self.copr_builds;
         let result = (&self.seen, &self.counters, &self.recent, &self.inbox, copr).transaction(
             |(seen, counters, recent, inbox, copr_builds)| {
-                let mut inbox_keys = inbox_keys.iter();
                 let mut counts = CounterDeltas {
                     tree: counters,
                     values: HashMap::new(),
                 };
                 let mut dispositions = Vec::with_capacity(records.len());
                 let mut copr_finished = Vec::new();
-                for record in records {
+                for (record, inbox_key) in records.iter().zip(&inbox_keys) {
                     if let Some(id) = record.message_id() {
                         // A redelivery after a crash, or a republished message: already counted.
                         if seen.get(id.as_bytes())?.is_some() {
@@ -191,7 +192,7 @@ impl Store {
                             work,
                             copr,
                         } => {
-                            if let (Some(work), Some(key)) = (work, inbox_keys.next()) {
+                            if let (Some(work), Some(key)) = (work, inbox_key) {
                                 inbox.insert(&key.to_be_bytes(), work.as_slice())?;
                             }
                             if let Some(observed) = copr {

@@ -316,3 +316,6 @@ mod tests;
 
 #[cfg(test)]
 mod copr_tests;
+
+#[cfg(test)]
+mod stress_tests;

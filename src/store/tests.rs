@@ -254,3 +254,58 @@ fn the_shard_of_the_previous_start_is_returned_when_replaced() {
         Some("1/3")
     );
 }
+
+#[test]
+fn every_work_item_of_a_mixed_batch_reaches_the_inbox() {
+    let dir = TempDir::new().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let with_work = |id: &str| {
+        let Record::Event {
+            message_id,
+            topic,
+            sent_at,
+            kind,
+            summary,
+            copr,
+            ..
+        } = event(id, "pagure.git.receive")
+        else {
+            unreachable!("event() makes events")
+        };
+        Record::Event {
+            message_id,
+            topic,
+            sent_at,
+            kind,
+            summary,
+            work: Some(format!("work of {id}").into_bytes()),
+            copr,
+        }
+    };
+    // Messages that concern no package of ours come before, between and after the ones that do, and a
+    // duplicate and a rejected message sit in between: as a shard instance sees a stream of pushes.
+    store
+        .commit_batch(&[event("seen-before", "pagure.git.receive")])
+        .expect("first batch");
+    let batch = [
+        event("other-1", "pagure.git.receive"),
+        with_work("ours-1"),
+        event("seen-before", "pagure.git.receive"),
+        event("other-2", "pagure.git.receive"),
+        Record::Rejected {
+            message_id: Some("bad".to_owned()),
+            topic: "pagure.git.receive".to_owned(),
+            reason: "invalid_json",
+        },
+        with_work("ours-2"),
+        event("other-3", "pagure.git.receive"),
+    ];
+    store.commit_batch(&batch).expect("mixed batch");
+    let items: Vec<String> = store
+        .inbox_items(100)
+        .expect("inbox")
+        .into_iter()
+        .map(|(_, raw)| String::from_utf8(raw).expect("utf-8"))
+        .collect();
+    assert_eq!(items, ["work of ours-1", "work of ours-2"]);
+}
