@@ -4,7 +4,7 @@
 //! newest builds first (Copr's build ids only grow). They are written inside the message batch's
 //! transaction ([`Store::commit`]); counters live in the shared counters tree under `copr/`.
 
-use super::messages::{CounterDeltas, read_u64};
+use super::counters::CounterDeltas;
 use super::pipelines::{decode, encode};
 use super::{Store, StoreError, purge_where};
 use crate::copr::{self, CoprBuildRecord, CoprObservation, Transition};
@@ -92,14 +92,12 @@ impl Store {
     /// records does not lower them).
     pub fn copr_counts(&self) -> Result<BTreeMap<(String, String), u64>, StoreError> {
         let mut counts = BTreeMap::new();
-        for entry in self.counters.scan_prefix(COUNTER_PREFIX.as_bytes()) {
-            let (key, value) = entry?;
-            let name = String::from_utf8_lossy(&key[COUNTER_PREFIX.len()..]).into_owned();
-            if let Some((project, status)) = name.split_once('\0') {
-                counts.insert(
-                    (project.to_owned(), status.to_owned()),
-                    read_u64(Some(value)),
-                );
+        for (name, value) in self.counter_map()? {
+            if let Some((project, status)) = name
+                .strip_prefix(COUNTER_PREFIX)
+                .and_then(|name| name.split_once('\0'))
+            {
+                counts.insert((project.to_owned(), status.to_owned()), value);
             }
         }
         Ok(counts)

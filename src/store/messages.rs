@@ -3,13 +3,14 @@
 //! A batch of deliveries is written in one sled transaction, so a crash leaves either all of a batch's
 //! effects or none of them; the caller flushes before acknowledging.
 
+use super::counters::CounterDeltas;
 use super::{RECENT_PER_TOPIC, Store, StoreError, purge_where, unwrap_tx};
 use crate::copr::{CoprBuildRecord, CoprObservation};
 use crate::status::unix_now;
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use std::collections::{BTreeMap, HashMap};
+use sled::transaction::ConflictableTransactionError;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 const RECEIVED: &str = "received";
@@ -92,11 +93,6 @@ pub struct RecentEvent {
     pub summary: String,
 }
 
-pub(super) fn read_u64(raw: Option<sled::IVec>) -> u64 {
-    raw.and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-        .map_or(0, u64::from_be_bytes)
-}
-
 fn seen_value(received_at: u64, outcome: u8) -> [u8; 9] {
     let mut value = [0u8; 9];
     value[..8].copy_from_slice(&received_at.to_be_bytes());
@@ -121,31 +117,6 @@ fn recent_key(topic: &str, slot: u64) -> Vec<u8> {
 
 type Abort = ConflictableTransactionError<StoreError>;
 
-/// Counter updates of one transaction, read once and written once.
-pub(super) struct CounterDeltas<'t> {
-    tree: &'t TransactionalTree,
-    values: HashMap<String, u64>,
-}
-
-impl<'t> CounterDeltas<'t> {
-    pub(super) fn add(&mut self, name: &str, by: u64) -> Result<u64, Abort> {
-        if !self.values.contains_key(name) {
-            let current = read_u64(self.tree.get(name.as_bytes())?);
-            self.values.insert(name.to_owned(), current);
-        }
-        let value = self.values.entry(name.to_owned()).or_default();
-        *value += by;
-        Ok(*value)
-    }
-
-    fn write(self) -> Result<(), Abort> {
-        for (name, value) in self.values {
-            self.tree.insert(name.as_bytes(), &value.to_be_bytes())?;
-        }
-        Ok(())
-    }
-}
-
 impl Store {
     /// Records a batch in one transaction (not yet flushed) and says what became of each record.
     pub fn commit_batch(&self, records: &[Record]) -> Result<Vec<Disposition>, StoreError> {
@@ -167,10 +138,7 @@ impl Store {
         let copr = &self.copr_builds;
         let result = (&self.seen, &self.counters, &self.recent, &self.inbox, copr).transaction(
             |(seen, counters, recent, inbox, copr_builds)| {
-                let mut counts = CounterDeltas {
-                    tree: counters,
-                    values: HashMap::new(),
-                };
+                let mut counts = CounterDeltas::new(counters);
                 let mut dispositions = Vec::with_capacity(records.len());
                 let mut copr_finished = Vec::new();
                 for (record, inbox_key) in records.iter().zip(&inbox_keys) {
@@ -254,16 +222,13 @@ impl Store {
 
     pub fn counters(&self) -> Result<Counters, StoreError> {
         let mut counters = Counters::default();
-        for entry in self.counters.iter() {
-            let (key, value) = entry?;
-            let value = read_u64(Some(value));
-            let name = String::from_utf8_lossy(&key);
+        for (name, value) in self.counter_map()? {
             if let Some(topic) = name.strip_prefix(TOPIC_PREFIX) {
                 counters.by_topic.insert(topic.to_owned(), value);
             } else if let Some(reason) = name.strip_prefix(REASON_PREFIX) {
                 counters.rejected_by_reason.insert(reason.to_owned(), value);
             } else {
-                match name.as_ref() {
+                match name.as_str() {
                     RECEIVED => counters.received = value,
                     DUPLICATES => counters.duplicates = value,
                     REJECTED => counters.rejected = value,

@@ -5,6 +5,7 @@
 //! version; a store written by a newer fedflow is refused rather than misread.
 
 mod copr;
+mod counters;
 mod messages;
 mod pipelines;
 
@@ -17,7 +18,8 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Version of the on-disk layout written by this build.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: counters in one value (see `counters.rs`).
+pub const SCHEMA_VERSION: u32 = 2;
 /// Events kept per topic for status displays.
 pub const RECENT_PER_TOPIC: u64 = 20;
 
@@ -133,7 +135,10 @@ impl Store {
             db,
             _lock: lock,
         };
-        store.check_schema()?;
+        if store.check_schema()? < 2 {
+            store.fold_legacy_counters()?;
+            store.set_schema_version()?;
+        }
         store.index_pipeline_states()?;
         Ok(store)
     }
@@ -152,13 +157,12 @@ impl Store {
         }
     }
 
-    fn check_schema(&self) -> Result<(), StoreError> {
+    /// The store's schema version (a new store gets this build's); refuses a newer one.
+    fn check_schema(&self) -> Result<u32, StoreError> {
         match self.meta.get(SCHEMA_KEY)? {
             None => {
-                self.meta
-                    .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                self.db.flush()?;
-                Ok(())
+                self.set_schema_version()?;
+                Ok(SCHEMA_VERSION)
             }
             Some(raw) => {
                 let found = <[u8; 4]>::try_from(raw.as_ref())
@@ -171,10 +175,18 @@ impl Store {
                         supported: SCHEMA_VERSION,
                     })
                 } else {
-                    Ok(())
+                    Ok(found)
                 }
             }
         }
+    }
+
+    /// Marks the store as written by this build, once its migrations are done.
+    fn set_schema_version(&self) -> Result<(), StoreError> {
+        self.meta
+            .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
     }
 
     fn corrupt(&self, what: &str) -> StoreError {
