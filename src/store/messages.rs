@@ -4,12 +4,12 @@
 //! effects or none of them; the caller flushes before acknowledging.
 
 use super::counters::CounterDeltas;
-use super::{RECENT_PER_TOPIC, Store, StoreError, purge_where, unwrap_tx};
+use super::recent::{RecentBatch, RecentEvent};
+use super::{Store, StoreError, purge_where, unwrap_tx};
 use crate::copr::{CoprBuildRecord, CoprObservation};
 use crate::status::unix_now;
 use serde::{Deserialize, Serialize};
 use sled::Transactional;
-use sled::transaction::ConflictableTransactionError;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -81,18 +81,6 @@ pub struct Counters {
     pub rejected_by_reason: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecentEvent {
-    /// Position in its topic's stream (1 = first ever); orders the ring buffer.
-    pub seq: u64,
-    pub message_id: String,
-    pub topic: String,
-    pub kind: String,
-    pub sent_at: Option<String>,
-    pub received_at: u64,
-    pub summary: String,
-}
-
 fn seen_value(received_at: u64, outcome: u8) -> [u8; 9] {
     let mut value = [0u8; 9];
     value[..8].copy_from_slice(&received_at.to_be_bytes());
@@ -107,15 +95,6 @@ fn seen_received_at(value: &[u8]) -> u64 {
         .and_then(|raw| <[u8; 8]>::try_from(raw).ok())
         .map_or(0, u64::from_be_bytes)
 }
-
-fn recent_key(topic: &str, slot: u64) -> Vec<u8> {
-    let mut key = topic.as_bytes().to_vec();
-    key.push(0);
-    key.extend_from_slice(&slot.to_be_bytes());
-    key
-}
-
-type Abort = ConflictableTransactionError<StoreError>;
 
 impl Store {
     /// Records a batch in one transaction (not yet flushed) and says what became of each record.
@@ -139,6 +118,7 @@ impl Store {
         let result = (&self.seen, &self.counters, &self.recent, &self.inbox, copr).transaction(
             |(seen, counters, recent, inbox, copr_builds)| {
                 let mut counts = CounterDeltas::new(counters);
+                let mut recent_events = RecentBatch::default();
                 let mut dispositions = Vec::with_capacity(records.len());
                 let mut copr_finished = Vec::new();
                 for (record, inbox_key) in records.iter().zip(&inbox_keys) {
@@ -177,7 +157,7 @@ impl Store {
                             )?;
                             counts.add(RECEIVED, 1)?;
                             let seq = counts.add(&format!("{TOPIC_PREFIX}{topic}"), 1)?;
-                            let event = RecentEvent {
+                            recent_events.push(RecentEvent {
                                 seq,
                                 message_id: message_id.clone(),
                                 topic: topic.clone(),
@@ -185,14 +165,7 @@ impl Store {
                                 sent_at: sent_at.clone(),
                                 received_at,
                                 summary: summary.clone(),
-                            };
-                            let encoded = serde_json::to_vec(&event).map_err(|e| {
-                                Abort::Abort(StoreError::Corrupt {
-                                    dir: self.dir.clone(),
-                                    what: format!("cannot encode event: {e}"),
-                                })
-                            })?;
-                            recent.insert(recent_key(topic, seq % RECENT_PER_TOPIC), encoded)?;
+                            });
                             dispositions.push(Disposition::Recorded);
                         }
                         Record::Rejected {
@@ -210,6 +183,7 @@ impl Store {
                         }
                     }
                 }
+                recent_events.write(recent, &mut counts)?;
                 counts.write()?;
                 Ok(Committed {
                     dispositions,
@@ -237,21 +211,6 @@ impl Store {
             }
         }
         Ok(counters)
-    }
-
-    /// The most recent events of every topic, newest first.
-    pub fn recent_events(&self, limit: usize) -> Result<Vec<RecentEvent>, StoreError> {
-        let mut events = Vec::new();
-        for entry in self.recent.iter() {
-            let (_, value) = entry?;
-            // An entry that does not decode is skipped: it is display data, not work.
-            if let Ok(event) = serde_json::from_slice::<RecentEvent>(&value) {
-                events.push(event);
-            }
-        }
-        events.sort_by_key(|e| std::cmp::Reverse((e.received_at, e.seq)));
-        events.truncate(limit);
-        Ok(events)
     }
 
     /// Whether a message id is remembered (recorded or rejected) within the retention window.

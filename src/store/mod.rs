@@ -8,9 +8,11 @@ mod copr;
 mod counters;
 mod messages;
 mod pipelines;
+mod recent;
 
-pub use messages::{Committed, Counters, Disposition, RecentEvent, Record};
+pub use messages::{Committed, Counters, Disposition, Record};
 pub use pipelines::Created;
+pub use recent::RecentEvent;
 
 use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions, TryLockError};

@@ -357,3 +357,67 @@ fn counters_kept_one_per_key_by_schema_1_are_carried_over() {
     let version = store.meta.get(SCHEMA_KEY).expect("read").expect("set");
     assert_eq!(version.as_ref(), SCHEMA_VERSION.to_be_bytes());
 }
+
+#[test]
+fn recent_events_keep_the_newest_of_each_topic_across_many_batches() {
+    let dir = TempDir::new().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    // A store from before chunks holds single events in the slots.
+    let legacy = RecentEvent {
+        seq: 1,
+        message_id: "legacy".to_owned(),
+        topic: "copr.build.end".to_owned(),
+        kind: "copr_build".to_owned(),
+        sent_at: None,
+        received_at: 1,
+        summary: "from schema 1".to_owned(),
+    };
+    store
+        .recent
+        .insert(
+            b"copr.build.end\0\0\0\0\0\0\0\0\x01",
+            serde_json::to_vec(&legacy).expect("encode"),
+        )
+        .expect("legacy slot");
+    // More batches than slots, several events per batch, and a second topic interleaved.
+    for batch in 0..(RECENT_PER_TOPIC + 5) {
+        let mut records: Vec<Record> = (0..3)
+            .map(|i| event(&format!("tag-{batch}-{i}"), "buildsys.tag"))
+            .collect();
+        if batch % 4 == 0 {
+            records.push(event(&format!("push-{batch}"), "pagure.git.receive"));
+        }
+        store.commit_batch(&records).expect("commit");
+    }
+    let recent = store.recent_events(1000).expect("recent");
+    let seqs = |topic: &str| -> Vec<u64> {
+        recent
+            .iter()
+            .filter(|e| e.topic == topic)
+            .map(|e| e.seq)
+            .collect()
+    };
+    let tags = (RECENT_PER_TOPIC + 5) * 3;
+    assert_eq!(
+        seqs("buildsys.tag"),
+        (tags - RECENT_PER_TOPIC + 1..=tags)
+            .rev()
+            .collect::<Vec<_>>(),
+        "the newest {RECENT_PER_TOPIC} tags, newest first"
+    );
+    assert_eq!(
+        seqs("pagure.git.receive"),
+        (1..=7).rev().collect::<Vec<_>>()
+    );
+    assert_eq!(seqs("copr.build.end"), [1], "the legacy slot is read");
+    assert_eq!(recent.len() as u64, RECENT_PER_TOPIC + 7 + 1);
+    assert!(
+        store
+            .counters()
+            .expect("counters")
+            .by_topic
+            .keys()
+            .all(|t| !t.contains("chunk")),
+        "chunk bookkeeping is not a topic"
+    );
+}
