@@ -5,7 +5,8 @@
 
 use super::counters::CounterDeltas;
 use super::recent::{RecentBatch, RecentEvent};
-use super::{Store, StoreError, purge_where, unwrap_tx};
+use super::seen::{OUTCOME_RECORDED, OUTCOME_REJECTED, SeenTx};
+use super::{Store, StoreError, unwrap_tx};
 use crate::copr::{CoprBuildRecord, CoprObservation};
 use crate::status::unix_now;
 use serde::{Deserialize, Serialize};
@@ -18,9 +19,6 @@ const DUPLICATES: &str = "duplicates";
 const REJECTED: &str = "rejected";
 const TOPIC_PREFIX: &str = "topic/";
 const REASON_PREFIX: &str = "reason/";
-
-const OUTCOME_RECORDED: u8 = 1;
-const OUTCOME_REJECTED: u8 = 2;
 
 /// One delivery's effect, as decided by the caller before it reaches the store.
 #[derive(Debug, Clone)]
@@ -81,21 +79,6 @@ pub struct Counters {
     pub rejected_by_reason: BTreeMap<String, u64>,
 }
 
-fn seen_value(received_at: u64, outcome: u8) -> [u8; 9] {
-    let mut value = [0u8; 9];
-    value[..8].copy_from_slice(&received_at.to_be_bytes());
-    value[8] = outcome;
-    value
-}
-
-/// When a dedupe entry was written (see [`seen_value`]).
-fn seen_received_at(value: &[u8]) -> u64 {
-    value
-        .get(..8)
-        .and_then(|raw| <[u8; 8]>::try_from(raw).ok())
-        .map_or(0, u64::from_be_bytes)
-}
-
 impl Store {
     /// Records a batch in one transaction (not yet flushed) and says what became of each record.
     pub fn commit_batch(&self, records: &[Record]) -> Result<Vec<Disposition>, StoreError> {
@@ -117,6 +100,7 @@ impl Store {
         let copr = &self.copr_builds;
         let result = (&self.seen, &self.counters, &self.recent, &self.inbox, copr).transaction(
             |(seen, counters, recent, inbox, copr_builds)| {
+                let seen = SeenTx(seen);
                 let mut counts = CounterDeltas::new(counters);
                 let mut recent_events = RecentBatch::default();
                 let mut dispositions = Vec::with_capacity(records.len());
@@ -124,7 +108,7 @@ impl Store {
                 for (record, inbox_key) in records.iter().zip(&inbox_keys) {
                     if let Some(id) = record.message_id() {
                         // A redelivery after a crash, or a republished message: already counted.
-                        if seen.get(id.as_bytes())?.is_some() {
+                        if seen.contains(id)? {
                             counts.add(DUPLICATES, 1)?;
                             dispositions.push(Disposition::Duplicate);
                             continue;
@@ -151,10 +135,7 @@ impl Store {
                                     received_at,
                                 )?);
                             }
-                            seen.insert(
-                                message_id.as_bytes(),
-                                &seen_value(received_at, OUTCOME_RECORDED),
-                            )?;
+                            seen.insert(message_id, received_at, OUTCOME_RECORDED)?;
                             counts.add(RECEIVED, 1)?;
                             let seq = counts.add(&format!("{TOPIC_PREFIX}{topic}"), 1)?;
                             recent_events.push(RecentEvent {
@@ -172,10 +153,7 @@ impl Store {
                             message_id, reason, ..
                         } => {
                             if let Some(id) = message_id {
-                                seen.insert(
-                                    id.as_bytes(),
-                                    &seen_value(received_at, OUTCOME_REJECTED),
-                                )?;
+                                seen.insert(id, received_at, OUTCOME_REJECTED)?;
                             }
                             counts.add(REJECTED, 1)?;
                             counts.add(&format!("{REASON_PREFIX}{reason}"), 1)?;
@@ -213,22 +191,8 @@ impl Store {
         Ok(counters)
     }
 
-    /// Whether a message id is remembered (recorded or rejected) within the retention window.
-    pub fn has_seen(&self, message_id: &str) -> Result<bool, StoreError> {
-        Ok(self.seen.contains_key(message_id.as_bytes())?)
-    }
-
     /// Forgets message ids older than `retention`; returns how many were removed.
     pub fn purge_expired(&self, retention: Duration) -> Result<usize, StoreError> {
         self.purge_received_before(unix_now().saturating_sub(retention.as_secs()))
-    }
-
-    /// Forgets message ids received before `cutoff` (Unix seconds).
-    ///
-    /// A scan of the dedupe tree: an hourly walk over a week of ids is cheaper overall than keeping a time
-    /// index, which would cost an extra insert on the consume path for every message.
-    pub fn purge_received_before(&self, cutoff: u64) -> Result<usize, StoreError> {
-        // An id seen again since the scan read it keeps its newer entry.
-        purge_where(&self.seen, |value| seen_received_at(value) < cutoff)
     }
 }

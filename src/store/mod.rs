@@ -9,6 +9,7 @@ mod counters;
 mod messages;
 mod pipelines;
 mod recent;
+mod seen;
 
 pub use messages::{Committed, Counters, Disposition, Record};
 pub use pipelines::Created;
@@ -20,8 +21,8 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Version of the on-disk layout written by this build.
-/// 2: counters in one value (see `counters.rs`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 2: counters in one value (see `counters.rs`); 3: message ids in buckets (see `seen.rs`).
+pub const SCHEMA_VERSION: u32 = 3;
 /// Events kept per topic for status displays.
 pub const RECENT_PER_TOPIC: u64 = 20;
 
@@ -73,7 +74,10 @@ pub struct Store {
     dir: PathBuf,
     db: sled::Db,
     meta: sled::Tree,
+    /// Message id buckets (see `seen.rs`).
     seen: sled::Tree,
+    /// One key per message id, as schema 2 and before kept them; emptied into `seen` on open.
+    legacy_seen: sled::Tree,
     counters: sled::Tree,
     recent: sled::Tree,
     inbox: sled::Tree,
@@ -124,7 +128,8 @@ impl Store {
         let store = Store {
             dir: dir.to_owned(),
             meta: db.open_tree("meta")?,
-            seen: db.open_tree("seen")?,
+            seen: db.open_tree("seen_buckets")?,
+            legacy_seen: db.open_tree("seen")?,
             counters: db.open_tree("counters")?,
             recent: db.open_tree("recent")?,
             inbox: db.open_tree("inbox")?,
@@ -137,8 +142,14 @@ impl Store {
             db,
             _lock: lock,
         };
-        if store.check_schema()? < 2 {
+        let version = store.check_schema()?;
+        if version < 2 {
             store.fold_legacy_counters()?;
+        }
+        if version < 3 {
+            store.fold_legacy_seen()?;
+        }
+        if version < SCHEMA_VERSION {
             store.set_schema_version()?;
         }
         store.index_pipeline_states()?;
@@ -333,3 +344,6 @@ mod copr_tests;
 
 #[cfg(test)]
 mod stress_tests;
+
+#[cfg(test)]
+mod migration_tests;

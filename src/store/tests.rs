@@ -4,7 +4,7 @@ use super::*;
 use std::time::Duration;
 use tempfile::TempDir;
 
-fn event(id: &str, topic: &str) -> Record {
+pub(super) fn event(id: &str, topic: &str) -> Record {
     Record::Event {
         message_id: id.to_owned(),
         topic: topic.to_owned(),
@@ -308,54 +308,6 @@ fn every_work_item_of_a_mixed_batch_reaches_the_inbox() {
         .map(|(_, raw)| String::from_utf8(raw).expect("utf-8"))
         .collect();
     assert_eq!(items, ["work of ours-1", "work of ours-2"]);
-}
-
-#[test]
-fn counters_kept_one_per_key_by_schema_1_are_carried_over() {
-    let dir = TempDir::new().expect("tempdir");
-    {
-        let store = Store::open(dir.path()).expect("open");
-        store
-            .meta
-            .insert(SCHEMA_KEY, &1u32.to_be_bytes())
-            .expect("schema 1");
-        for (name, value) in [
-            ("received", 7u64),
-            ("duplicates", 2),
-            ("topic/buildsys.tag", 7),
-            ("reason/invalid_json", 1),
-            ("rejected", 1),
-            ("copr/@python/python3.14\0succeeded", 4),
-        ] {
-            store
-                .counters
-                .insert(name, &value.to_be_bytes())
-                .expect("legacy counter");
-        }
-        store.db.flush().expect("flush");
-    }
-    let store = Store::open(dir.path()).expect("reopen");
-    store
-        .commit_batch(&[event("after-upgrade", "buildsys.tag")])
-        .expect("commit");
-    let counters = store.counters().expect("counters");
-    assert_eq!(
-        (counters.received, counters.duplicates, counters.rejected),
-        (8, 2, 1)
-    );
-    assert_eq!(counters.by_topic.get("buildsys.tag"), Some(&8));
-    assert_eq!(counters.rejected_by_reason.get("invalid_json"), Some(&1));
-    assert_eq!(
-        store
-            .copr_counts()
-            .expect("copr")
-            .into_iter()
-            .collect::<Vec<_>>(),
-        [(("@python/python3.14".to_owned(), "succeeded".to_owned()), 4)]
-    );
-    assert_eq!(store.counters.len(), 1, "the legacy keys are gone");
-    let version = store.meta.get(SCHEMA_KEY).expect("read").expect("set");
-    assert_eq!(version.as_ref(), SCHEMA_VERSION.to_be_bytes());
 }
 
 #[test]
