@@ -352,12 +352,16 @@ pub struct BuildMessage<'a> {
     pub owner: &'a str,
 }
 
-/// The body of the real `topic` fixture that `pick` chooses.
+/// The body of the real `topic` fixture that `pick` chooses. The fixtures are read once per process: the
+/// soak builds hundreds of thousands of bodies.
 fn fixture_body(topic: &str, pick: impl Fn(&Value) -> bool) -> Value {
-    super::fixtures::fixture_messages()
-        .into_iter()
+    static FIXTURES: std::sync::OnceLock<Vec<super::fixtures::FixtureMessage>> =
+        std::sync::OnceLock::new();
+    FIXTURES
+        .get_or_init(super::fixtures::fixture_messages)
+        .iter()
         .find(|m| m.topic == topic && pick(&m.body))
-        .map(|m| m.body)
+        .map(|m| m.body.clone())
         .unwrap_or_else(|| panic!("no such {topic} fixture"))
 }
 

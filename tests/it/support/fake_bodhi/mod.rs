@@ -1,8 +1,9 @@
 //! A fake Bodhi: `GET /releases/` ([`releases`]), `GET` and `POST /updates/` with Bodhi's validators and
 //! messages ([`updates`], [`validate`]), and the login routes `/oidc/login-token` and `/csrf` with
 //! Pyramid's two cookies ([`session`]). Bearer tokens are checked against a [`FakeIdp`]'s registry. Tests
-//! seed releases, Koji builds with their tags and existing updates, read what was posted, expire sessions,
-//! and inject one-shot replies; every route answers Cornice error bodies like the real server.
+//! seed releases, Koji builds with their tags and existing updates, read what was posted (and when each
+//! update was created), expire sessions, and inject one-shot replies or a probabilistic chaos mode; every
+//! route answers Cornice error bodies like the real server.
 
 mod releases;
 mod session;
@@ -11,7 +12,10 @@ mod validate;
 
 pub use releases::realistic_releases;
 
-use super::fake_http::{ServerThread, Traffic, injected_reply, json_reply, lock, query_pairs};
+use super::chaos::{Chaos, ChaosSettings, Fault};
+use super::fake_http::{
+    ServerThread, Traffic, html_error_page, injected_reply, json_reply, lock, query_pairs, reply,
+};
 use super::fake_idp::{FakeIdp, IdpLink, request_target};
 use axum::extract::{Request, State};
 use axum::http::Uri;
@@ -21,6 +25,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 #[derive(Default)]
 struct BodhiState {
@@ -41,6 +46,10 @@ struct BodhiState {
     idp: Option<IdpLink>,
     /// The next successful `POST /updates/` creates the update and then never answers.
     hang_after_create: bool,
+    /// When each update a `POST /updates/` created was made: alias → time.
+    created_at: HashMap<String, SystemTime>,
+    /// Probabilistic faults for requests without a one-shot injection.
+    chaos: Option<Chaos>,
 }
 
 type Shared = Arc<Mutex<BodhiState>>;
@@ -116,6 +125,13 @@ impl FakeBodhi {
         lock(&self.state).updates.clone()
     }
 
+    /// The updates after the first `count`, oldest first (those made since a caller last looked).
+    #[allow(dead_code)]
+    pub fn updates_since(&self, count: usize) -> Vec<Value> {
+        let state = lock(&self.state);
+        state.updates.iter().skip(count).cloned().collect()
+    }
+
     /// The fields of every `POST /updates/` so far, whether Bodhi accepted it or not.
     pub fn posts(&self) -> Vec<Value> {
         lock(&self.state).posts.clone()
@@ -166,6 +182,29 @@ impl FakeBodhi {
     pub fn request_count(&self) -> usize {
         lock(&self.state).traffic.requests.len()
     }
+
+    /// When each update a `POST /updates/` created was made: alias → time.
+    #[allow(dead_code)]
+    pub fn created_at(&self) -> HashMap<String, SystemTime> {
+        lock(&self.state).created_at.clone()
+    }
+
+    /// Chaos mode: from now on a share of all requests (one-shot injections aside) gets a 5xx, a timeout
+    /// without effect or a hang after the work, drawn from a seeded RNG ([`super::chaos`]).
+    #[allow(dead_code)]
+    pub fn set_chaos(&self, settings: ChaosSettings) {
+        lock(&self.state).chaos = Some(Chaos::new(settings));
+    }
+
+    /// What the chaos mode injected so far: `(method and path, fault label)` → count.
+    #[allow(dead_code)]
+    pub fn chaos_injected(&self) -> BTreeMap<(String, String), u64> {
+        lock(&self.state)
+            .chaos
+            .as_ref()
+            .map(Chaos::injected)
+            .unwrap_or_default()
+    }
 }
 
 fn cornice_error(location: &str, name: &str, description: &str) -> Value {
@@ -181,20 +220,41 @@ fn cornice_errors(location: &str, errors: &[(String, String)]) -> Value {
     json!({"status": "error", "errors": errors})
 }
 
-/// Logs every request (and into the IdP's journal); a pending injection answers instead of the route.
+/// Logs every request (and into the IdP's journal); a pending injection answers instead of the route, else
+/// the chaos mode may draw a fault for it.
 async fn recorded(State(state): State<Shared>, request: Request, next: Next) -> Response {
     let uri = request.uri();
     let target = request_target(uri);
-    let injection = {
+    let call = format!("{} {}", request.method(), uri.path());
+    let (injection, fault) = {
         let mut state = lock(&state);
         if let Some(idp) = &state.idp {
-            idp.journal(format!("bodhi {} {}", request.method(), uri.path()));
+            idp.journal(format!("bodhi {call}"));
         }
-        state.traffic.record(&target)
+        let injection = state.traffic.record(&target);
+        let fault = match (&injection, state.chaos.as_mut()) {
+            (None, Some(chaos)) => chaos.roll(&call),
+            _ => None,
+        };
+        (injection, fault)
     };
-    match injection {
-        Some(injection) => injected_reply(injection),
-        None => next.run(request).await,
+    match (injection, fault) {
+        (Some(injection), _) => injected_reply(injection),
+        (None, None) => next.run(request).await,
+        (None, Some(Fault::Status(status))) => reply(
+            status,
+            "text/html",
+            html_error_page(status, "Service Unavailable"),
+        ),
+        (None, Some(Fault::Timeout(stall))) => {
+            tokio::time::sleep(stall).await;
+            reply(504, "text/html", html_error_page(504, "Gateway Timeout"))
+        }
+        (None, Some(Fault::HangAfterWork(stall))) => {
+            let response = next.run(request).await;
+            tokio::time::sleep(stall).await;
+            response
+        }
     }
 }
 

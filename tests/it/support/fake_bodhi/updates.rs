@@ -90,6 +90,12 @@ pub(super) async fn create(
             .map(|(release, nvrs)| new_update(&state.base_url, &user, &release, &nvrs, &checked))
             .collect();
         state.updates.extend(created.iter().cloned());
+        let now = std::time::SystemTime::now();
+        for update in &created {
+            if let Some(alias) = update["alias"].as_str() {
+                state.created_at.insert(alias.to_owned(), now);
+            }
+        }
         let hang = std::mem::take(&mut state.hang_after_create);
         let answer = match created.as_slice() {
             [single] => {

@@ -11,6 +11,7 @@ use super::rpms::Rpms;
 use super::sessions::{Auth, SessionRow};
 use super::tags::Tagging;
 use super::{FakeBuild, FakeTask, Injection, RecordedCall};
+use crate::support::chaos::Chaos;
 
 pub const GENERIC_ERROR: i64 = 1000;
 pub const AUTH_ERROR: i64 = 1002;
@@ -84,6 +85,8 @@ pub struct Hub {
     pub builds: BTreeMap<i64, FakeBuild>,
     pub calls: Vec<RecordedCall>,
     pub injections: HashMap<String, VecDeque<Injection>>,
+    /// Probabilistic faults for calls without a one-shot injection.
+    pub chaos: Option<Chaos>,
     pub users: BTreeMap<String, i64>,
     pub tagging: Tagging,
     pub rpms: Rpms,
@@ -109,6 +112,7 @@ impl Hub {
             builds: BTreeMap::new(),
             calls: Vec::new(),
             injections: HashMap::new(),
+            chaos: None,
             users: BTreeMap::new(),
             tagging: Tagging::new(),
             rpms: Rpms::new(),

@@ -1,6 +1,8 @@
 //! A fake Koji hub for tests: real HTTPS with an optional client certificate, real XML-RPC, and Koji's
 //! session rules (login at `/kojihub/ssllogin`, session headers, call numbers). It runs on its own
-//! thread and tokio runtime so plain `#[test]` functions can use it; dropping it shuts it down.
+//! thread and tokio runtime so plain `#[test]` functions can use it; dropping it shuts it down. Tests
+//! inject one-shot misbehaviour per method ([`Injection`]) or switch on a probabilistic chaos mode
+//! ([`FakeKoji::set_chaos`]); every call is recorded with its arrival time and any chaos fault.
 //!
 //! Parts: [`hub`] (state and method semantics), [`builders`] (builds starting and ending), [`sessions`]
 //! (login and call numbers), [`records`] (task/build rows as the hub renders them), [`tags`] (tagging,
@@ -25,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub use records::{FakeBuild, FakeTask};
 
 use crate::support::certs::Certs;
+use crate::support::chaos::{Chaos, ChaosSettings, Fault};
 use hub::Hub;
 
 /// Every request the hub received, in arrival order.
@@ -44,6 +47,9 @@ pub struct RecordedCall {
     #[cfg_attr(not(feature = "kerberos"), allow(dead_code))]
     pub negotiated_principal: Option<String>,
     pub at: SystemTime,
+    /// The fault the chaos mode ([`FakeKoji::set_chaos`]) gave this call instead of a plain answer.
+    #[allow(dead_code)]
+    pub chaos: Option<Fault>,
 }
 
 /// A one-shot misbehaviour for the next call of a method.
@@ -57,6 +63,9 @@ pub enum Injection {
     Delay(Duration),
     /// Process the call (a `build` creates its task), then wait this long before answering.
     AcceptThenHang(Duration),
+    /// Wait this long, then answer HTTP 504 without processing the call (a proxy that gave up).
+    #[allow(dead_code)]
+    TimeoutWithoutWork(Duration),
     /// Expire the caller's session first, so the call fails with `AuthExpired`.
     ExpireSession,
     /// Answer HTTP 200 with this body (e.g. a proxy's HTML page, or an oversized answer).
@@ -226,6 +235,34 @@ impl FakeKoji {
 
     pub fn tasks(&self) -> Vec<FakeTask> {
         self.hub().tasks.values().cloned().collect()
+    }
+
+    /// The tasks with an id above `id`, in id order (tasks made since a caller last looked).
+    #[allow(dead_code)]
+    pub fn tasks_after(&self, id: i64) -> Vec<FakeTask> {
+        let hub = self.hub();
+        let after = id.saturating_add(1);
+        hub.tasks
+            .range(after..)
+            .map(|(_, task)| task.clone())
+            .collect()
+    }
+
+    /// Chaos mode: from now on a share of all calls (one-shot injections aside) gets a 5xx, a timeout
+    /// without effect or a hang after the work, drawn from a seeded RNG ([`crate::support::chaos`]).
+    #[allow(dead_code)]
+    pub fn set_chaos(&self, settings: ChaosSettings) {
+        self.hub().chaos = Some(Chaos::new(settings));
+    }
+
+    /// What the chaos mode injected so far: `(method, fault label)` → count.
+    #[allow(dead_code)]
+    pub fn chaos_injected(&self) -> std::collections::BTreeMap<(String, String), u64> {
+        self.hub()
+            .chaos
+            .as_ref()
+            .map(Chaos::injected)
+            .unwrap_or_default()
     }
 
     pub fn task(&self, id: i64) -> Option<FakeTask> {

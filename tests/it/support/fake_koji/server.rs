@@ -23,6 +23,7 @@ use tokio_rustls::rustls::{
 use super::hub::{Call, ClientIdentity, Hub};
 use super::{Injection, RecordedCall, xml};
 use crate::support::certs::Certs;
+use crate::support::chaos::Fault;
 
 const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
@@ -274,6 +275,14 @@ async fn handle(
     let injection = {
         let (lock, calls_changed) = &*shared;
         let mut hub = lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let injection = hub
+            .injections
+            .get_mut(&method)
+            .and_then(|queue| queue.pop_front());
+        let chaos = match (&injection, hub.chaos.as_mut()) {
+            (None, Some(chaos)) => chaos.roll(&method),
+            _ => None,
+        };
         hub.calls.push(RecordedCall {
             path,
             method: method.clone(),
@@ -285,11 +294,10 @@ async fn handle(
             content_type,
             negotiated_principal: call.remote_user.clone(),
             at: SystemTime::now(),
+            chaos,
         });
         calls_changed.notify_all();
-        hub.injections
-            .get_mut(&method)
-            .and_then(|queue| queue.pop_front())
+        injection.or_else(|| chaos.map(chaos_injection))
     };
     let mut hang = Duration::ZERO;
     let mut negotiated = negotiated;
@@ -305,6 +313,13 @@ async fn handle(
             ));
         }
         Some(Injection::RawBody(body)) => return Ok(xml_response(body)),
+        Some(Injection::TimeoutWithoutWork(stall)) => {
+            tokio::time::sleep(stall).await;
+            return Ok(status_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                "<html><body>gateway timeout</body></html>",
+            ));
+        }
         Some(Injection::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Injection::AcceptThenHang(delay)) => hang = delay,
         Some(Injection::ForgedMutualToken) => {
@@ -342,6 +357,15 @@ async fn handle(
         response.headers_mut().insert("WWW-Authenticate", value);
     }
     Ok(response)
+}
+
+/// The one-shot injection that plays a chaos fault.
+fn chaos_injection(fault: Fault) -> Injection {
+    match fault {
+        Fault::Status(status) => Injection::HttpStatus(status),
+        Fault::Timeout(stall) => Injection::TimeoutWithoutWork(stall),
+        Fault::HangAfterWork(stall) => Injection::AcceptThenHang(stall),
+    }
 }
 
 /// The principal of a verified `Negotiate` header at `/kojihub/ssllogin` and the service's reply token, or
