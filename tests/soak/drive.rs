@@ -1,7 +1,9 @@
 //! The run itself: the stream published from one thread as fast as the broker takes it, the harness acting
-//! as Koji and Bodhi on another, and the main loop that watches fedflow's status, applies the chaos until
-//! fedflow has caught up with the stream, and then waits for the drain: every message consumed, every
-//! build ended, every pipeline terminal — or the deadline.
+//! as Koji and Bodhi on another, and the main loop that watches fedflow's status, kills it and restarts the
+//! broker until fedflow has caught up with the stream and the preset's chaos time has passed (or nothing is
+//! left to do), and then
+//! waits for the drain (Koji and Bodhi faults go on): every message consumed, every build ended, every
+//! pipeline terminal — or the deadline.
 
 use crate::actor::{Actor, Live, Record};
 use crate::bodies::render;
@@ -94,8 +96,17 @@ pub fn run(
         let mut drain_problem = None;
         let mut quiet_polls = 0;
         let (mut last_status, mut last_poll, mut last_progress) = (Value::Null, None, started);
+        let (mut chaos, mut idle) = (true, false);
         loop {
-            supervisor.tick(caught_up.is_none());
+            // Kills and broker restarts stop at the preset's time, or earlier once nothing is left to disturb.
+            if chaos && caught_up.is_some() && (idle || started.elapsed() >= options.chaos_min) {
+                chaos = false;
+                eprintln!(
+                    "[soak {:>6.1}s] chaos over (kills and broker restarts; faults go on)",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            supervisor.tick(chaos);
             if last_poll.is_none_or(|at: Instant| at.elapsed() >= STATUS_EVERY)
                 && let Some(now) = status(&env.instance)
             {
@@ -106,18 +117,20 @@ pub fn run(
                 let expected = stream_distinct + harness;
                 if caught_up.is_none() && generated.load(Ordering::SeqCst) && consumed >= expected {
                     caught_up = Some((consumed, started.elapsed()));
-                    drain_deadline = Some(Instant::now() + options.drain_deadline);
+                    drain_deadline = Some(
+                        started + options.chaos_min.max(started.elapsed()) + options.drain_deadline,
+                    );
                     eprintln!(
-                        "[soak {:>6.1}s] caught up with the stream ({consumed} messages); chaos off, draining",
+                        "[soak {:>6.1}s] caught up with the stream ({consumed} messages)",
                         started.elapsed().as_secs_f64()
                     );
                 }
-                let quiet = caught_up.is_some()
+                idle = caught_up.is_some()
                     && publisher.stats.idle()
                     && live.running.load(Ordering::SeqCst) == 0
                     && consumed == expected
                     && open_work(&last_status) == 0;
-                quiet_polls = if quiet { quiet_polls + 1 } else { 0 };
+                quiet_polls = if idle && !chaos { quiet_polls + 1 } else { 0 };
                 if quiet_polls >= 2 {
                     break;
                 }

@@ -200,9 +200,11 @@ fn run(options: &Options) -> i32 {
         for failure in &failures {
             println!("FAILED: {}: {}", failure.check, failure.detail);
         }
-        keep_evidence(options, &env, &status);
         1
     };
+    if code != 0 || options.keep {
+        keep_evidence(options, &env, &status);
+    }
     env.close();
     code
 }

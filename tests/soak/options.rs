@@ -6,7 +6,7 @@ use std::time::Duration;
 pub const USAGE: &str = "\
 usage: cargo test --locked --features kerberos --test soak -- [options]
 
-  --quick               the CI preset: 300 packages, 15,000 messages, done in under 3 minutes
+  --quick               the CI preset: 300 packages, 10,000 messages, done in under 3 minutes
   --seed N              draw the workload and every fault from N (default: from the clock; printed)
   --packages N          watched packages (full: 5,000)
   --messages N          messages in the stream (full: 200,000)
@@ -15,6 +15,7 @@ usage: cargo test --locked --features kerberos --test soak -- [options]
   --no-faults           Koji and Bodhi answer every call
   --dump-stream FILE    write the stream in fedora-messaging's serialized format (for `fedflow replay`;
                         malformed bodies left out) and exit
+  --keep                keep the daemon's directory (configuration, store, log) even when every check holds
   -h, --help            this text";
 
 /// One run's settings.
@@ -33,14 +34,19 @@ pub struct Options {
     pub broker_every: (Duration, Duration),
     /// How long the broker stays stopped.
     pub broker_down: (Duration, Duration),
+    /// Kills and broker restarts go on until fedflow has caught up with the stream and this long has passed
+    /// (or nothing is left to do).
+    pub chaos_min: Duration,
     /// From the first publish, how long fedflow may take to catch up with the stream.
     pub catch_up_deadline: Duration,
-    /// After the stream is consumed, how long every pipeline may take to reach a terminal state.
+    /// After the chaos is over, how long every pipeline may take to reach a terminal state.
     pub drain_deadline: Duration,
     /// Share of Koji and Bodhi calls that get a fault.
     pub fault_rate: f64,
     /// Write the stream here and stop.
     pub dump_stream: Option<std::path::PathBuf>,
+    /// Keep the daemon's directory after a run that passed too.
+    pub keep: bool,
 }
 
 impl Options {
@@ -56,10 +62,12 @@ impl Options {
             kill_every: (Duration::from_secs(20), Duration::from_secs(60)),
             broker_every: (Duration::from_secs(90), Duration::from_secs(180)),
             broker_down: (Duration::from_secs(2), Duration::from_secs(8)),
+            chaos_min: Duration::from_secs(20 * 60),
             catch_up_deadline: Duration::from_secs(3 * 3600),
-            drain_deadline: Duration::from_secs(20 * 60),
+            drain_deadline: Duration::from_secs(60 * 60),
             fault_rate: 0.2,
             dump_stream: None,
+            keep: false,
         }
     }
 
@@ -67,10 +75,11 @@ impl Options {
         Options {
             quick: true,
             packages: 300,
-            messages: 15_000,
+            messages: 10_000,
             kill_every: (Duration::from_secs(6), Duration::from_secs(14)),
             broker_every: (Duration::from_secs(15), Duration::from_secs(30)),
             broker_down: (Duration::from_secs(1), Duration::from_secs(4)),
+            chaos_min: Duration::from_secs(45),
             catch_up_deadline: Duration::from_secs(150),
             drain_deadline: Duration::from_secs(90),
             ..Options::full()
@@ -95,6 +104,7 @@ impl Options {
                 "--no-kill" => options.kill = false,
                 "--no-broker-restart" => options.broker_restart = false,
                 "--no-faults" => options.faults = false,
+                "--keep" => options.keep = true,
                 "--dump-stream" => {
                     let path = args
                         .next()

@@ -1,6 +1,6 @@
 //! fedflow and its broker under chaos: runs the real binary (same state directory and queue across
 //! restarts), SIGKILLs it at random intervals and starts it again at once, stops the RabbitMQ application
-//! for a few seconds and starts it again, notices a daemon that exits on its own, and keeps the peak RSS
+//! for a few seconds and starts it again (the first of each early, while the stream is being consumed), notices a daemon that exits on its own, and keeps the peak RSS
 //! (`VmHWM`) over all the daemon's processes. The intervals come from the seed.
 
 use crate::options::{Options, draw};
@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 /// Settings every daemon start gets on top of the test configuration (the environment layer wins):
 /// info-level logs (debug logs of 200,000 messages would be the bottleneck); enough attempts that a step of
 /// several remote calls, each failing 20 % of the time, does not run out of them (a step of 6 calls fails
-/// 74 % of the time: 8 attempts, the default, would fail about 9 % of the update creations); and a short
-/// reconnect backoff so that a broker restart costs seconds, not minutes.
-const DAEMON_ENV: [(&str, &str); 3] = [
+/// 74 % of the time: 8 attempts, the default, would fail about 9 % of the update creations); 16 submissions
+/// at once instead of 4 (under these faults one submission takes seconds, and the quick preset has
+/// minutes); and a short reconnect backoff so that a broker restart costs seconds, not minutes.
+const DAEMON_ENV: [(&str, &str); 4] = [
     ("FEDFLOW_LOG__LEVEL", "info"),
     ("FEDFLOW_KOJI__MAX_ATTEMPTS", "60"),
+    ("FEDFLOW_KOJI__MAX_IN_FLIGHT", "16"),
     ("FEDFLOW_BUS__RECONNECT_MAX_SECONDS", "4"),
 ];
 
@@ -62,8 +64,9 @@ impl<'a> Supervisor<'a> {
     pub fn start(instance: &'a Instance, broker: Option<&'a Broker>, options: &Options) -> Self {
         let mut rng = fastrand::Rng::with_seed(options.seed ^ 0x6b69_6c6c);
         let now = Instant::now();
-        let next_kill = now + draw(&mut rng, options.kill_every);
-        let next_broker = now + draw(&mut rng, options.broker_every);
+        // The first ones come early, while fedflow is still consuming the stream.
+        let next_kill = now + draw(&mut rng, options.kill_every) / 4;
+        let next_broker = now + draw(&mut rng, options.broker_every) / 5;
         Supervisor {
             instance,
             broker,

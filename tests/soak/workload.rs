@@ -189,10 +189,10 @@ pub struct Workload {
 
 /// The mix, in messages per thousand.
 const MIX: [(u32, &str); 10] = [
-    (50, "relevant push"),
-    (5, "repeated push"),
+    (30, "relevant push"),
+    (3, "repeated push"),
     (28, "other push of a watched package"),
-    (100, "push of an unwatched package"),
+    (122, "push of an unwatched package"),
     (375, "someone else's build"),
     (200, "tag"),
     (100, "copr"),
