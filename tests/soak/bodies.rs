@@ -58,42 +58,21 @@ pub fn render(workload: &Workload, item: &Item) -> Message {
         Item::OthersBuild {
             package,
             nvr_serial,
-            build_id,
-            task_id,
             new_state,
-        } => {
-            let (version, source) = others_build(package, *nvr_serial);
-            let build = BuildMessage {
-                nvr: (package, &version, "1.fc43"),
-                build_id: *build_id,
-                task_id: *task_id,
-                source: &source,
-                target: "f43-candidate",
-                owner: OTHER_OWNER,
-            };
+        } => others_build(package, *nvr_serial, |build| {
             let old = (*new_state != 0).then_some(0);
             json_message(
                 "buildsys.build.state.change",
-                &build_state_body(&build, old, *new_state),
+                &build_state_body(build, old, *new_state),
             )
-        }
+        }),
         Item::OthersTag {
             package,
             nvr_serial,
-            build_id,
             tag,
-        } => {
-            let (version, source) = others_build(package, *nvr_serial);
-            let build = BuildMessage {
-                nvr: (package, &version, "1.fc43"),
-                build_id: *build_id,
-                task_id: 90_000_000 + *nvr_serial as i64,
-                source: &source,
-                target: "f43-candidate",
-                owner: OTHER_OWNER,
-            };
-            json_message("buildsys.tag", &tag_body(&build, tag, 7_001))
-        }
+        } => others_build(package, *nvr_serial, |build| {
+            json_message("buildsys.tag", &tag_body(build, tag, 7_001))
+        }),
         Item::Copr {
             end,
             owner,
@@ -117,15 +96,26 @@ pub fn render(workload: &Workload, item: &Item) -> Message {
     }
 }
 
-/// Version and source of someone else's build.
-fn others_build(package: &str, serial: u64) -> (String, String) {
-    (
-        format!("0.{serial}"),
-        format!(
-            "git+https://src.fedoraproject.org/rpms/{package}.git#{}",
-            others_build_commit(serial)
-        ),
-    )
+/// A message about someone else's build (owner `bob`, target f43) of `package`: its version, build and task
+/// ids and source commit all derive from `serial`, so a tag message and a state change agree.
+fn others_build(
+    package: &str,
+    serial: u64,
+    make: impl FnOnce(&BuildMessage<'_>) -> Message,
+) -> Message {
+    let version = format!("0.{serial}");
+    let source = format!(
+        "git+https://src.fedoraproject.org/rpms/{package}.git#{}",
+        others_build_commit(serial)
+    );
+    make(&BuildMessage {
+        nvr: (package, &version, "1.fc43"),
+        build_id: 1_000_000 + serial as i64,
+        task_id: 90_000_000 + serial as i64,
+        source: &source,
+        target: "f43-candidate",
+        owner: OTHER_OWNER,
+    })
 }
 
 fn malformed(kind: Malformed) -> Message {

@@ -60,41 +60,33 @@ fn listed<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
     format!("\n    {text}")
 }
 
+/// Each check by name; `None` when it holds, else what it saw.
+type Check = fn(&Evidence<'_>) -> Option<String>;
+
+const CHECKS: [(&str, Check); 9] = [
+    ("drained before the deadline", |e| e.drain_problem.clone()),
+    ("fedflow exits only when told", |e| {
+        (!e.exits.is_empty()).then(|| listed(&e.exits))
+    }),
+    ("one Koji build per relevant push", koji_builds),
+    ("one Bodhi update per completed build", bodhi_updates),
+    ("no pipeline left in a non-terminal state", terminal),
+    ("each pipeline ends as its build's fate says", outcomes),
+    ("every malformed message rejected and counted", malformed),
+    ("every other message recorded once", recorded),
+    ("store size within its bound", store_size),
+];
+
 pub fn run(e: &Evidence<'_>) -> Vec<Failure> {
-    let mut failures = Vec::new();
-    let mut fail = |check: &'static str, detail: String| failures.push(Failure { check, detail });
-    if let Some(problem) = &e.drain_problem {
-        fail("drained before the deadline", problem.clone());
-    }
-    if !e.exits.is_empty() {
-        fail("fedflow exits only when told", listed(&e.exits));
-    }
-    if let Some(detail) = koji_builds(e) {
-        fail("one Koji build per relevant push", detail);
-    }
-    if let Some(detail) = bodhi_updates(e) {
-        fail("one Bodhi update per completed build", detail);
-    }
-    if let Some(detail) = terminal(e) {
-        fail("no pipeline left in a non-terminal state", detail);
-    }
-    if let Some(detail) = outcomes(e) {
-        fail("each pipeline ends as its build's fate says", detail);
-    }
-    if let Some(detail) = malformed(e) {
-        fail("every malformed message rejected and counted", detail);
-    }
-    if let Some(detail) = recorded(e) {
-        fail("every other message recorded once", detail);
-    }
+    CHECKS
+        .iter()
+        .filter_map(|(check, run)| run(e).map(|detail| Failure { check, detail }))
+        .collect()
+}
+
+fn store_size(e: &Evidence<'_>) -> Option<String> {
     let size = e.status["store"]["size_bytes"].as_u64().unwrap_or(0);
-    if size > e.store_bound_bytes {
-        fail(
-            "store size within its bound",
-            format!("{size} bytes > {} bytes", e.store_bound_bytes),
-        );
-    }
-    failures
+    (size > e.store_bound_bytes).then(|| format!("{size} bytes > {} bytes", e.store_bound_bytes))
 }
 
 fn koji_builds(e: &Evidence<'_>) -> Option<String> {

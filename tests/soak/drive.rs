@@ -32,13 +32,21 @@ pub struct Outcome {
     pub drain_problem: Option<String>,
 }
 
-/// `fedflow status --json`, or `None` while the daemon is starting (store locked, no socket yet).
+/// The running daemon's status report (what `fedflow status --json` prints), asked over its control socket
+/// as `fedflow status` does — without starting a process (and loading thousands of package rules) every
+/// second. `None` while no daemon answers (killed, starting).
 pub fn status(instance: &Instance) -> Option<Value> {
-    let output = instance.command(&["status", "--json"]).output().ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    serde_json::from_slice(&output.stdout).ok()
+    use std::io::{Read, Write};
+    let socket = fedflow::daemon::control::socket_path(&instance.state_dir());
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream.write_all(b"status\n").ok()?;
+    stream.shutdown(std::net::Shutdown::Write).ok()?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).ok()?;
+    serde_json::from_slice::<Value>(&reply)
+        .ok()
+        .filter(|report| report.get("error").is_none())
 }
 
 fn count(status: &Value, key: &str) -> u64 {

@@ -143,14 +143,11 @@ pub enum Item {
     OthersBuild {
         package: String,
         nvr_serial: u64,
-        build_id: i64,
-        task_id: i64,
         new_state: i64,
     },
     OthersTag {
         package: String,
         nvr_serial: u64,
-        build_id: i64,
         tag: &'static str,
     },
     Copr {
@@ -241,14 +238,11 @@ impl Workload {
                 4 => Item::OthersBuild {
                     package: workload.some_package(&mut rng, 15),
                     nvr_serial: serial,
-                    build_id: 1_000_000 + serial as i64,
-                    task_id: 90_000_000 + serial as i64,
                     new_state: [0, 1, 1, 3, 4][rng.usize(..5)],
                 },
                 5 => Item::OthersTag {
                     package: workload.some_package(&mut rng, 15),
                     nvr_serial: serial,
-                    build_id: 1_000_000 + serial as i64,
                     tag: ["f43-updates-candidate", "f42-updates-testing", "f44"][rng.usize(..3)],
                 },
                 6 => Item::Copr {
