@@ -84,6 +84,13 @@ fn run(options: &Options) -> i32 {
         .add_target("rawhide", "f45-build", "f45-updates-candidate");
     env.koji
         .add_target("f42-candidate", "f42-build", "f42-updates-candidate");
+    // The releases' stable tags exist, as in Fedora (fedflow compares the changelog with their latest build).
+    let baseline = env
+        .koji
+        .add_build("soak-baseline-1.0-1.fc42", "COMPLETE", None, "bob");
+    for tag in ["f42-updates", "f43-updates"] {
+        env.koji.tag_build(baseline, tag);
+    }
     if options.faults {
         let settings = |salt: u64| ChaosSettings {
             rate: options.fault_rate,
