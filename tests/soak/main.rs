@@ -5,10 +5,10 @@
 //!
 //! Not part of `cargo test` (`test = false` in Cargo.toml): `cargo test --locked --features kerberos --test
 //! soak -- --quick` (CI, under 3 minutes) or without `--quick` for the full 5,000 packages and 200,000
-//! messages; `--help` lists the flags. Parts: [`options`], [`workload`] (drawn from the seed), [`bodies`],
-//! [`publisher`], [`actor`] (the harness as Koji and Bodhi), [`supervisor`] (kills, broker restarts, RSS),
-//! [`drive`] (the run), [`checks`], [`report`]. Exits 1 with the failed checks and where the evidence was
-//! kept, 0 when every check holds.
+//! messages; `--help` lists the flags. Parts: [`options`], [`plan`] and [`workload`] (drawn from the seed),
+//! [`bodies`], [`publisher`], [`actor`] (the harness as Koji and Bodhi), [`supervisor`] (kills, broker
+//! restarts, RSS), [`drive`] (the run), [`checks`], [`report`]. Exits 1 with the failed checks and where the
+//! evidence was kept, 0 when every check holds.
 
 // The whole integration-test support comes along; the soak uses part of it.
 #[path = "../it/support/mod.rs"]
@@ -20,6 +20,7 @@ mod bodies;
 mod checks;
 mod drive;
 mod options;
+mod plan;
 mod publisher;
 mod report;
 mod supervisor;
