@@ -45,6 +45,16 @@ fn seconds(value: Option<Duration>) -> String {
     value.map_or_else(|| "–".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()))
 }
 
+/// `1.59 s / 2.81 s (174 builds)`.
+fn p50_p99(samples: &[Duration], of_what: &str) -> String {
+    format!(
+        "{} / {} ({} {of_what})",
+        seconds(percentile(samples, 0.5)),
+        seconds(percentile(samples, 0.99)),
+        samples.len()
+    )
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
@@ -101,21 +111,11 @@ impl Figures {
             ("messages/s sustained (consume, under chaos)".into(), rate),
             (
                 "push → build call p50 / p99".into(),
-                format!(
-                    "{} / {} ({} builds)",
-                    seconds(percentile(&self.push_to_build, 0.5)),
-                    seconds(percentile(&self.push_to_build, 0.99)),
-                    self.push_to_build.len()
-                ),
+                p50_p99(&self.push_to_build, "builds"),
             ),
             (
                 "build complete → update created p50 / p99".into(),
-                format!(
-                    "{} / {} ({} updates)",
-                    seconds(percentile(&self.complete_to_update, 0.5)),
-                    seconds(percentile(&self.complete_to_update, 0.99)),
-                    self.complete_to_update.len()
-                ),
+                p50_p99(&self.complete_to_update, "updates"),
             ),
             (
                 "peak RSS of fedflow (max VmHWM)".into(),
