@@ -46,10 +46,13 @@ pub(super) fn decode(mut raw: &[u8]) -> Option<CounterMap> {
     Some(counters)
 }
 
+const UNDECODABLE: &str = "the counters value does not decode";
+
+/// Inside a transaction, where the store (and its directory) is not at hand.
 fn corrupt() -> StoreError {
     StoreError::Corrupt {
         dir: Default::default(),
-        what: "the counters value does not decode".to_owned(),
+        what: UNDECODABLE.to_owned(),
     }
 }
 
@@ -97,10 +100,7 @@ impl Store {
     /// Every counter by name.
     pub(super) fn counter_map(&self) -> Result<CounterMap, StoreError> {
         match self.counters.get(ALL_KEY)? {
-            Some(raw) => decode(&raw).ok_or_else(|| StoreError::Corrupt {
-                dir: self.dir.clone(),
-                what: "the counters value does not decode".to_owned(),
-            }),
+            Some(raw) => decode(&raw).ok_or_else(|| self.corrupt(UNDECODABLE)),
             None => Ok(CounterMap::new()),
         }
     }
